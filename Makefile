@@ -1,0 +1,85 @@
+# opsmodes.maintenance: every target builds what it needs under build/, from the repo's own files.
+#   make demo   a real maintenance window against emulated servers on loopback
+#   make test   everything CI checks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BUILD := $(CURDIR)/build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION := $(COLLECTIONS)/ansible_collections/opsmodes/maintenance
+
+# The oldest supported ansible-core (2.17) runs on Python 3.10 to 3.12, the newest needs 3.12+.
+# A Python is looked up in pyenv's versions first, then on PATH; override with PYTHON_OLDEST=...
+find_python = $(firstword $(foreach v,$(1),$(wildcard $(shell pyenv root 2>/dev/null)/versions/$(v).*/bin/python3) $(shell command -v python$(v) 2>/dev/null)))
+PYTHON_OLDEST ?= $(call find_python,3.11 3.12 3.10)
+PYTHON_NEWEST ?= $(call find_python,3.13 3.12)
+
+VENV_OLDEST := $(BUILD)/venv/oldest
+VENV_NEWEST := $(BUILD)/venv/newest
+VENVS := oldest newest
+
+# Python version ansible-test runs its sanity and unit tests under, per venv.
+TEST_PY_oldest = $(shell $(VENV_OLDEST)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+PYTEST_WORKERS ?= 2
+
+.PHONY: help demo test venvs collection units sanity lint docs functional build-collection clean
+
+help:
+	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
+	@echo "make test   unit, sanity, lint, doc and integration tests on the oldest and newest ansible-core"
+	@echo "make clean  remove build/"
+
+$(VENV_OLDEST)/.installed: tests/requirements/core-oldest.txt tests/requirements/common.txt requirements.txt
+	@test -n "$(PYTHON_OLDEST)" || { echo "No Python 3.10-3.12 found for ansible-core 2.17" >&2; exit 1; }
+	rm -rf $(VENV_OLDEST)
+	$(PYTHON_OLDEST) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/core-oldest.txt
+	touch $@
+
+$(VENV_NEWEST)/.installed: tests/requirements/core-newest.txt tests/requirements/common.txt requirements.txt
+	@test -n "$(PYTHON_NEWEST)" || { echo "No Python 3.12+ found for the newest ansible-core" >&2; exit 1; }
+	rm -rf $(VENV_NEWEST)
+	$(PYTHON_NEWEST) -m venv $(VENV_NEWEST)
+	$(VENV_NEWEST)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/core-newest.txt
+	touch $@
+
+venvs: $(VENV_OLDEST)/.installed $(VENV_NEWEST)/.installed
+
+# ansible-test wants the collection at .../ansible_collections/opsmodes/maintenance: a fresh copy
+# of the files git knows (tracked, or new and not ignored), as they are in the work tree.
+collection:
+	rm -rf $(COLLECTION)
+	mkdir -p $(COLLECTION)
+	{ git ls-files -co --exclude-standard | sort -u | comm -23 - <(git ls-files --deleted | sort -u); } \
+		| tar -cf - -T - | tar -xf - -C $(COLLECTION)
+
+units: venvs collection
+	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
+
+sanity: venvs collection
+	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test sanity --venv --python $(TEST_PY_$(v)) --requirements --color no;)
+
+lint: venvs collection
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV_NEWEST)/bin/ansible-lint --profile production --offline
+
+# Every plugin must render with ansible-doc, on both ends of the supported range.
+docs: venvs collection
+	$(foreach v,$(VENVS),for plugin in $$(cd $(COLLECTION)/plugins/modules && ls *.py | sed 's/\.py$$//'); do \
+		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc opsmodes.maintenance.$$plugin > /dev/null \
+		&& echo "ansible-doc ($(v)): opsmodes.maintenance.$$plugin renders"; done;)
+
+# Modules run by ansible-playbook against the emulators over loopback, on both ansible-cores.
+functional: venvs collection
+	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
+		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
+
+build-collection: venvs collection
+	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
+test: units sanity lint docs functional
+
+clean:
+	rm -rf $(BUILD)

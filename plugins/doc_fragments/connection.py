@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The HTTP options every module of the collection takes (plugins/module_utils/base.py).
+    DOCUMENTATION = r"""
+options:
+  validate_certs:
+    description:
+      - Whether to verify the server's TLS certificate.
+      - Set to V(false) only for a server whose certificate you knowingly accept unverified;
+        prefer O(ca_path) for a private CA.
+      - Falls back to the environment variable of the module's API,
+        E(UCS_VALIDATE_CERTS) or E(ARCGIS_VALIDATE_CERTS).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file with the CA certificate(s) to verify the server's certificate against,
+        instead of the system's trust store.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for an answer to one request.
+      - A write that gets no answer in this time is not a failure by itself; the server's
+        reported mode decides, within O(wait_timeout).
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request that failed to connect, or was answered with HTTP 502, 503 or
+        504, is sent again, with a backoff of 0.5, 1, 2, then 4 seconds.
+      - Writes are never sent again; the server's reported mode decides what they did.
+    type: int
+    default: 3
+notes:
+  - The modules talk to the server's API from wherever they run; run them on the controller
+    (C(delegate_to: localhost)) or on any host that reaches the API and has the Python library
+    C(requests).
+requirements:
+  - requests >= 2.25.0
+"""

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The HTTP layer both API clients stand on: one keep-alive session per module run, TLS
+verification unless the user turns it off, retries with backoff inside a deadline, and one
+error type that never carries a secret."""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from urllib.parse import urlsplit, urlunsplit
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+
+# Gateways and servers that are restarting or draining answer these; they are worth a retry.
+RETRY_STATUSES = frozenset((502, 503, 504))
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 4.0
+# Status polling: often enough that a task returns within half a second of the server
+# finishing, rarely enough that a switching server sees at most two requests a second.
+POLL_INTERVAL = 0.5
+EXCERPT_LENGTH = 300
+USER_AGENT = "opsmodes.maintenance (Ansible collection)"
+
+
+def public_url(url):
+    """The URL as it may appear in a message: no user information, no query string."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def validate_url(url, option="url"):
+    """A clear error for a URL the module could not use, before any request is sent."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError("%s must be an http:// or https:// URL with a host name, got %r" % (option, public_url(url or "")))
+    if parts.username or parts.password:
+        raise ApiError("%s must not carry credentials; use the username and password options" % option)
+    if parts.query or parts.fragment:
+        raise ApiError("%s must not have a query string or fragment: %s" % (option, public_url(url)))
+    try:
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:
+        raise ApiError("%s has an invalid port: %s" % (option, public_url(url)))
+    return url.rstrip("/")
+
+
+class ApiError(Exception):
+    """A request that did not give what was asked. `status` is the HTTP status or None when no
+    answer came; `reason` says which: `http`, `timeout`, `connection`, `tls`, `not_json`, `api`
+    (an error inside a 200 answer) or `input`."""
+
+    def __init__(self, message, url=None, status=None, reason="input", excerpt=None, code=None):
+        super().__init__(message)
+        self.message = message
+        self.url = url
+        self.status = status
+        self.reason = reason
+        self.excerpt = excerpt
+        self.code = code
+
+    def __str__(self):
+        return self.message
+
+
+class HttpSession:
+    """One requests session for one module run.
+
+    `secrets` are strings (passwords, tokens) that are cut out of every excerpt of a server's
+    answer before it can reach a message: a server that echoes a request must not leak it.
+    """
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=30, retries=3, secrets=None):
+        self.timeout = timeout
+        self.retries = retries
+        # Kept by reference: the caller may share a set that others add to.
+        self.secrets = set() if secrets is None else secrets
+        self.session = requests.Session()
+        self.session.verify = ca_path if ca_path else validate_certs
+        self.session.headers["User-Agent"] = USER_AGENT
+        # Proxies and CA bundles from the environment apply; a user's ~/.netrc must not add
+        # credentials of its own to a request the user did not ask to authenticate.
+        self.session.trust_env = True
+        self.session.auth = _NoNetrc()
+
+    def add_secret(self, value):
+        if value:
+            self.secrets.add(value)
+
+    def scrub(self, text):
+        for secret in self.secrets:
+            if not secret:
+                continue
+            text = text.replace(secret, "********")
+        return text
+
+    def excerpt(self, text):
+        text = self.scrub(re.sub(r"\s+", " ", text or "").strip())
+        return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "..."
+
+    def request(self, method, url, deadline=None, retry=True, **kwargs):
+        """Send one request, retrying connection failures and 502/503/504 with backoff while
+        `retry` allows, at most `self.retries` times and never past `deadline` (a
+        time.monotonic() value). Returns the response whatever its status; raises ApiError when
+        no answer came."""
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise ApiError(
+                    "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "
+                    "certificate with ca_path, or set validate_certs to false if you accept an unverified connection."
+                    % (public_url(url), _short(exc)), url=public_url(url), reason="tls")
+            except requests.exceptions.Timeout as exc:
+                error = ApiError("%s %s got no answer within the timeout of %ss" % (method, public_url(url), self.timeout),
+                                 url=public_url(url), reason="timeout")
+                failure = exc
+            except requests.exceptions.ConnectionError as exc:
+                error = ApiError("%s %s failed to connect: %s" % (method, public_url(url), _short(exc)),
+                                 url=public_url(url), reason="connection")
+                failure = exc
+            else:
+                if response.status_code not in RETRY_STATUSES or not self._wait_before_retry(retry, attempt, deadline):
+                    return response
+                attempt += 1
+                continue
+            if not self._wait_before_retry(retry, attempt, deadline):
+                raise error from failure
+            attempt += 1
+
+    def _wait_before_retry(self, retry, attempt, deadline):
+        if not retry or attempt >= self.retries:
+            return False
+        pause = min(BACKOFF_FIRST * (2 ** attempt), BACKOFF_MAX)
+        if deadline is not None:
+            if time.monotonic() + pause >= deadline:
+                return False
+        time.sleep(pause)
+        return True
+
+    def http_error(self, response, what):
+        """ApiError for an HTTP error answer, with the status and the server's own words."""
+        detail = self.describe_body(response)
+        return ApiError("%s: HTTP %s from %s%s" % (what, response.status_code, public_url(response.url), ": " + detail if detail else ""),
+                        url=public_url(response.url), status=response.status_code, reason="http", excerpt=detail)
+
+    def describe_body(self, response):
+        """The server's description of an answer: a message field of a JSON body, or an excerpt
+        of a text one."""
+        try:
+            document = response.json()
+        except ValueError:
+            return self.excerpt(response.text)
+        if isinstance(document, dict):
+            for key in ("message", "error", "description", "detail", "messages"):
+                value = document.get(key)
+                if isinstance(value, list):
+                    value = "; ".join(str(v) for v in value)
+                if isinstance(value, dict):
+                    value = value.get("message")
+                if value:
+                    return self.excerpt(str(value))
+        return self.excerpt(response.text)
+
+    def json(self, response, what):
+        """The JSON object of a successful answer, or ApiError saying why there is none."""
+        if response.status_code >= 400:
+            raise self.http_error(response, what)
+        try:
+            document = response.json()
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "unknown")
+            raise ApiError("%s: the answer from %s is not JSON (HTTP %s, %s): %s"
+                           % (what, public_url(response.url), response.status_code, content_type, self.excerpt(response.text)),
+                           url=public_url(response.url), status=response.status_code, reason="not_json", excerpt=self.excerpt(response.text))
+        if not isinstance(document, dict):
+            raise ApiError("%s: the answer from %s is JSON but not an object: %s" % (what, public_url(response.url), self.excerpt(response.text)),
+                           url=public_url(response.url), status=response.status_code, reason="not_json")
+        return document
+
+    def close(self):
+        self.session.close()
+
+
+def wait_until(probe, deadline):
+    """Call `probe()` every POLL_INTERVAL seconds, counted from the start of each call, until it
+    returns something other than None or the deadline has passed. Returns that value, or None
+    when time ran out."""
+    while True:
+        started = time.monotonic()
+        outcome = probe()
+        if outcome is not None:
+            return outcome
+        next_call = started + POLL_INTERVAL
+        if next_call >= deadline:
+            return None
+        time.sleep(max(0.0, next_call - time.monotonic()))
+
+
+class _NoNetrc:
+    """requests reads ~/.netrc when a request has no auth of its own; this auth object stops that
+    and adds nothing."""
+
+    def __call__(self, request):
+        return request
+
+
+def _short(exc):
+    """The last line of a requests/urllib3 exception, which names the cause without the nesting."""
+    text = str(exc)
+    match = re.search(r"\(Caused by [A-Za-z]+\((.*)\)\)", text)
+    if match:
+        text = match.group(1)
+    return re.sub(r"<urllib3\.[^>]*>: ", "", text).strip("'\" ")[:200]

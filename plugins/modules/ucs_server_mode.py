@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ucs_server_mode
+short_description: Put a Genesys UCS Context Services server into maintenance or production mode
+version_added: 0.1.0
+description:
+  - Reads the server's mode with C(GET {url}/server/status) and, only when it differs from O(mode),
+    sets it with C(POST {url}/server/mode), then waits until the server reports the new mode.
+  - While it switches, the server answers every request with HTTP 503, the status included, after
+    draining running requests (one minute by default on the server side). The module takes those
+    answers, and a write whose answer is held back past O(timeout), as "still switching" and lets
+    the reported mode decide, within O(wait_timeout).
+  - The reported mode is compared without regard to letter case.
+author:
+  - opsmodes.maintenance contributors
+extends_documentation_fragment:
+  - opsmodes.maintenance.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details: Only the status is read; RV(changed) says whether a real run would write.
+  diff_mode:
+    support: full
+    details: The mode before and after, in check mode and in real runs.
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - opsmodes.maintenance.ucs
+options:
+  url:
+    description:
+      - The Context Services base URL, with any prefix set by the UCS option C(cview/base_url),
+        for example V(http://ucs.example.com:8080) or V(https://ucs.example.com:8443/genesys/1/cs).
+      - A trailing slash is harmless.
+      - Falls back to the environment variable E(UCS_URL).
+    type: str
+    required: true
+  mode:
+    description:
+      - The mode the server must be in.
+    type: str
+    required: true
+    choices: [maintenance, production]
+  username:
+    description:
+      - User for HTTP basic authentication, sent only when given (basic authentication is off on
+        the server unless configured).
+      - Falls back to the environment variable E(UCS_USERNAME).
+    type: str
+  password:
+    description:
+      - Password of O(username).
+      - Falls back to the environment variable E(UCS_PASSWORD).
+    type: str
+  wait:
+    description:
+      - Return only once the server reports O(mode).
+      - With V(false), the module returns as soon as the server has accepted the change.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds the switch may take, from the write until the server reports O(mode), the server's
+        drain time included.
+    type: float
+    default: 300
+seealso:
+  - module: opsmodes.maintenance.arcgis_site_mode
+  - name: Context Services API reference, Set Server Mode
+    description: The vendor's description of C(POST /server/mode).
+    link: https://docs.genesys.com/Documentation/CS/8.5.0/API/SetServerMode
+"""
+
+EXAMPLES = r"""
+- name: Put UCS into maintenance
+  opsmodes.maintenance.ucs_server_mode:
+    url: https://ucs.example.com:8443/genesys/1/cs
+    mode: maintenance
+    username: "{{ ucs_user }}"
+    password: "{{ ucs_password }}"
+  delegate_to: localhost
+
+- name: Back to production, with the connection set once for the play
+  module_defaults:
+    group/opsmodes.maintenance.ucs:
+      url: http://ucs.example.com:8080
+      ca_path: /etc/pki/ucs-ca.pem
+  block:
+    - name: Production
+      opsmodes.maintenance.ucs_server_mode:
+        mode: production
+        wait_timeout: 600
+      delegate_to: localhost
+"""
+
+RETURN = r"""
+mode:
+  description:
+    - The mode the server is in now, in lower case.
+    - In check mode, the mode it would be in. With O(wait=false), the mode requested, which the
+      server may still be switching to.
+    - On failure after a write, the mode read afterwards, or V(null) when it could not be read.
+  returned: always
+  type: str
+  sample: maintenance
+previous_mode:
+  description: The mode the server was in before the module ran, in lower case.
+  returned: success
+  type: str
+  sample: production
+status:
+  description: The status document read last from C(GET {url}/server/status), as the server sent it.
+  returned: success
+  type: dict
+  sample:
+    mode: maintenance
+    version: 8.5.000.21
+    system_time: "2026-11-23T16:20:00.000Z"
+elapsed:
+  description: Seconds spent writing and waiting for the switch; V(0) when nothing was written.
+  returned: success
+  type: float
+  sample: 61.52
+"""
+
+import time
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
+    MaintenanceModule,
+    diff,
+    fail_with_mode,
+)
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import MODES, UcsClient, mode_of
+
+
+def main():
+    module = MaintenanceModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True, fallback=(env_fallback, ["UCS_URL"])),
+            mode=dict(type="str", required=True, choices=list(MODES)),
+            username=dict(type="str", fallback=(env_fallback, ["UCS_USERNAME"])),
+            password=dict(type="str", no_log=True, fallback=(env_fallback, ["UCS_PASSWORD"])),
+        ),
+        env_prefix="UCS",
+        wait_timeout=300,
+        required_together=[("username", "password")],
+    )
+    wanted = module.params["mode"]
+    try:
+        client = UcsClient(module.http_session(), module.params["url"], module.params["username"], module.params["password"])
+        status = client.status()
+    except ApiError as exc:
+        module.fail_json(msg="%s. Nothing was changed." % exc, mode=None)
+
+    previous = mode_of(status)
+    result = dict(changed=previous != wanted, mode=wanted, previous_mode=previous, status=status, elapsed=0.0)
+    if module._diff:
+        result["diff"] = diff({"mode": previous}, {"mode": wanted})
+    if not result["changed"] or module.check_mode:
+        module.exit_json(**result)
+
+    started = time.monotonic()
+    try:
+        accepted = client.request_mode(wanted)
+        if module.params["wait"] or not accepted:
+            result["status"] = client.wait_for_mode(wanted, started + module.params["wait_timeout"])
+    except ApiError as exc:
+        fail_with_mode(module, exc, client.mode, previous_mode=previous, elapsed=round(time.monotonic() - started, 3))
+    result["elapsed"] = round(time.monotonic() - started, 3)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

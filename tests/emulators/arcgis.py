@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Emulator of the ArcGIS Server Administrator API's site mode, tokens and jobs
+(shared/api-contracts.md, ArcGIS part)."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+
+from .common import Emulator, Response
+
+SITE_MODES = ("READ_ONLY", "EDITABLE")
+JOB_RESULTS = ("success", "failed", "error")
+PORTAL_PATH = "/portal/sharing/rest/generateToken"
+
+_HTML = """<html><head><title>ArcGIS Server Administrator Directory</title></head>
+<body><h2>%s</h2><p>This is the HTML view of the resource. Add f=json for JSON.</p></body></html>"""
+
+
+def _bool(value, default):
+    if value is None or value == "":
+        return default
+    return str(value).lower() == "true"
+
+
+class ArcgisEmulator(Emulator):
+    """The switches are what the vendor leaves open (see the contract):
+
+    - `root`: the admin root path (`/arcgis/admin`, or `/server/admin` behind a Web Adaptor).
+    - `username`/`password`: the only valid credentials.
+    - `initial_mode`: `READ_ONLY` or `EDITABLE`.
+    - `token_lifetime`: the longest life, in seconds, of a token, whatever the client asks for.
+    - `token_uses`: a token expires after this many uses (a token that expires mid-run).
+    - `expires_as_string`: `expires` in the token answer as a string.
+    - `async_jobid`: runAsync=true answers with a `jobid` (True) or a bare success (False).
+    - `read_only_seconds`, `editable_seconds`: how long a switch takes (READ_ONLY restarts
+      every service).
+    - `job_result`: `success`, `failed` (job ends FAILED) or `error` (COMPLETED, with an error
+      inside `operationResponse`); the mode is left unchanged unless `success`.
+    - `report_allow_editing`: the mode document carries `allowEditingViaServices`.
+    - `portal`: tokens come from a portal's `/portal/sharing/rest/generateToken`; the site's own
+      `generateToken` refuses, as a federated site's does.
+    """
+
+    name = "arcgis"
+
+    def __init__(self, root="/arcgis/admin", username="admin", password="admin", initial_mode="EDITABLE",
+                 token_lifetime=3600, token_uses=None, expires_as_string=False, async_jobid=True,
+                 read_only_seconds=1.0, editable_seconds=0.2, job_result="success", report_allow_editing=False,
+                 portal=False, **kwargs):
+        super().__init__(**kwargs)
+        if initial_mode not in SITE_MODES or job_result not in JOB_RESULTS:
+            raise ValueError("bad ArcGIS emulator switch")
+        self.root = "/" + root.strip("/")
+        self.username = username
+        self.password = password
+        self.mode = initial_mode
+        self.allow_editing = True
+        self.token_lifetime = float(token_lifetime)
+        self.token_uses = token_uses
+        self.expires_as_string = expires_as_string
+        self.async_jobid = async_jobid
+        self.switch_seconds = {"READ_ONLY": float(read_only_seconds), "EDITABLE": float(editable_seconds)}
+        self.job_result = job_result
+        self.report_allow_editing = report_allow_editing
+        self.portal = portal
+        self.last_modified = int(time.time() * 1000)
+        self.tokens = {}
+        self.jobs = {}
+        self.updates = 0
+        self._job_ids = itertools.count(1)
+
+    @property
+    def url(self):
+        return self.origin + self.root
+
+    @property
+    def portal_token_url(self):
+        return self.origin + PORTAL_PATH
+
+    # -- state -------------------------------------------------------------------------------
+    def _settle(self):
+        now = time.monotonic()
+        for job in self.jobs.values():
+            if job["status"] == "EXECUTING" and now >= job["ends"]:
+                self._finish(job)
+
+    def _finish(self, job):
+        if self.job_result == "failed":
+            job.update(status="FAILED", messages=["Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."])
+            return
+        job["status"] = "COMPLETED"
+        if self.job_result == "error":
+            job["operationResponse"] = {"status": "error", "messages": ["Failed to update the site mode. The configuration store is not accessible."], "code": 500}
+            return
+        job["operationResponse"] = {"status": "success"}
+        self.mode = job["siteMode"]
+        self.allow_editing = job["allowEditingViaServices"]
+        self.last_modified = int(time.time() * 1000)
+
+    def state(self):
+        with self.lock:
+            self._settle()
+            return {"mode": self.mode, "allow_editing_via_services": self.allow_editing, "updates": self.updates,
+                    "tokens_issued": len(self.tokens), "running_jobs": [j["jobid"] for j in self.jobs.values() if j["status"] == "EXECUTING"]}
+
+    def expire_tokens(self):
+        """Every token issued so far expires now, as when a long switch outlives a token."""
+        with self.lock:
+            for token in self.tokens.values():
+                token["expires"] = 0
+
+    # -- answers -----------------------------------------------------------------------------
+    def error(self, status, message):
+        return Response.json({"status": "error", "messages": [message], "code": status})
+
+    @staticmethod
+    def _token_error(code, message, details=()):
+        return Response.json({"error": {"code": code, "message": message, "details": list(details)}})
+
+    def handle(self, request):
+        params = request.params
+        fmt = params.get("f", "html")
+        if request.path == PORTAL_PATH:
+            if not self.portal:
+                return Response.text("Not found", status=404)
+            return self._generate_token(request, params, fmt, portal=True)
+        if not (request.path == self.root or request.path.startswith(self.root + "/")):
+            return Response.text("Not found", status=404)
+        path = request.path[len(self.root):].rstrip("/")
+        if path == "/generateToken":
+            if self.portal:
+                return self.error(403, "Token generation is not allowed on a federated server. Generate a token from the portal.")
+            return self._generate_token(request, params, fmt, portal=False)
+        if fmt not in ("json", "pjson"):
+            return Response.text(_HTML % (path or "Home"), content_type="text/html")
+        refusal = self._check_token(request, params)
+        if refusal is not None:
+            return refusal
+        self._settle()
+        if path == "/mode":
+            return Response.json(self._mode_document())
+        if path == "/mode/update":
+            if request.method != "POST":
+                return self.error(405, "Method not supported. Use POST.")
+            return self._update(params)
+        if path.startswith("/system/jobs/"):
+            job = self.jobs.get(path[len("/system/jobs/"):])
+            if job is None:
+                return self.error(404, "Job '%s' does not exist." % path[len("/system/jobs/"):])
+            return Response.json({k: v for k, v in job.items() if k not in ("ends", "siteMode", "allowEditingViaServices")})
+        if path == "":
+            return Response.json({"resources": ["machines", "clusters", "system", "services", "mode"], "currentVersion": 11.3})
+        return self.error(404, "Resource '%s' does not exist." % path)
+
+    def _generate_token(self, request, params, fmt, portal):
+        if request.method != "POST":
+            return self._token_error(405, "Method not supported.", ["generateToken requires a POST request."])
+        if "username" in request.query_params or "password" in request.query_params:
+            return self._token_error(400, "Unable to generate token.", ["Credentials must not be passed in the query string. Use POST with the credentials in the request body."])
+        if fmt not in ("json", "pjson"):
+            return Response.text(_HTML % "Generate Token", content_type="text/html")
+        if params.get("username") != self.username or params.get("password") != self.password:
+            return self._token_error(400, "Unable to generate token.", ["Invalid username or password."])
+        client = params.get("client", "requestip")
+        if client not in ("referer", "ip", "requestip"):
+            return self._token_error(400, "Unable to generate token.", ["Invalid client type '%s'." % client])
+        if client == "referer" and not params.get("referer"):
+            return self._token_error(400, "Unable to generate token.", ["'referer' must be specified."])
+        minutes = float(params.get("expiration") or 60)
+        lifetime = min(minutes * 60, self.token_lifetime)
+        value = secrets.token_urlsafe(32)
+        self.tokens[value] = {"expires": time.time() + lifetime, "referer": params.get("referer") if client == "referer" else None, "uses": self.token_uses}
+        expires = int((time.time() + lifetime) * 1000)
+        answer = {"token": value, "expires": str(expires) if self.expires_as_string else expires}
+        if portal:
+            answer["ssl"] = True
+        return Response.json(answer)
+
+    def _check_token(self, request, params):
+        value = params.get("token")
+        bearer = request.headers.get("x-esri-authorization", "")
+        if not value and bearer.lower().startswith("bearer "):
+            value = bearer[len("bearer "):].strip()
+        if not value:
+            return self.error(499, "Unauthorized access. Token not found. You can generate a token using the 'generateToken' operation.")
+        token = self.tokens.get(value)
+        if token is None:
+            return self.error(498, "Invalid token.")
+        if token["referer"] is not None and request.headers.get("referer") != token["referer"]:
+            return self.error(498, "Invalid token.")
+        if time.time() >= token["expires"] or token["uses"] == 0:
+            return self.error(498, "Token Expired.")
+        if token["uses"] is not None:
+            token["uses"] -= 1
+        return None
+
+    def _mode_document(self):
+        document = {"siteMode": self.mode, "copyConfigLocal": True, "lastModified": self.last_modified}
+        if self.report_allow_editing:
+            document["allowEditingViaServices"] = self.allow_editing
+        return document
+
+    def _update(self, params):
+        site_mode = params.get("siteMode", "")
+        if site_mode not in SITE_MODES:
+            return self.error(400, "Invalid value '%s' for parameter 'siteMode'. Expected READ_ONLY or EDITABLE." % site_mode)
+        if any(job["status"] == "EXECUTING" for job in self.jobs.values()):
+            return self.error(500, "Another site mode update is already in progress.")
+        self.updates += 1
+        job = {
+            "jobid": "j%d%s" % (next(self._job_ids), secrets.token_hex(4)),
+            "operation": "updateSiteMode",
+            "status": "EXECUTING",
+            "messages": [],
+            "siteMode": site_mode,
+            "allowEditingViaServices": _bool(params.get("allowEditingViaServices"), True),
+            "ends": time.monotonic() + self.switch_seconds[site_mode],
+        }
+        self.jobs[job["jobid"]] = job
+        if _bool(params.get("runAsync"), False):
+            self._settle()
+            return Response.json({"status": "success", "jobid": job["jobid"]} if self.async_jobid else {"status": "success"})
+        # Synchronous: the answer comes once the switch has ended and carries its outcome; the
+        # job settles on its own clock like an asynchronous one.
+        if self.job_result == "failed":
+            response = self.error(500, "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart.")
+        elif self.job_result == "error":
+            response = self.error(500, "Failed to update the site mode. The configuration store is not accessible.")
+        else:
+            response = Response.json({"status": "success"})
+        response.delay = self.switch_seconds[site_mode]
+        return response

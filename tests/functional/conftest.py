@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Functional tests: the modules run by ansible-playbook against the emulators over loopback.
+
+Run from the collection laid out by the Makefile (ANSIBLE_COLLECTIONS_PATH and PYTHONPATH point
+at build/collections), with the ansible-core of the Python running pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
+from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+
+BIN = os.path.dirname(sys.executable)
+
+
+@dataclass
+class Run:
+    result: dict
+    output: str
+    returncode: int
+
+    @property
+    def failed(self):
+        return bool(self.result.get("failed"))
+
+    @property
+    def msg(self):
+        return self.result.get("msg", "")
+
+
+def _playbook(tasks_yaml, result_file):
+    return """---
+- name: Functional test
+  hosts: localhost
+  gather_facts: false
+  tasks:
+%s
+    - name: Save the result for the test
+      ansible.builtin.copy:
+        content: "{{ outcome | to_json }}"
+        dest: %s
+        mode: "0600"
+      check_mode: false
+      diff: false
+""" % (tasks_yaml, json.dumps(str(result_file)))
+
+
+def run_playbook(tmp_path, tasks_yaml, check=False, diff=False, env=None, verbosity=0, extra_args=()):
+    """Run tasks (YAML, indented for a task list, the last one registering `outcome`)."""
+    result_file = tmp_path / "result.json"
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(_playbook(tasks_yaml, result_file))
+    command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
+    if check:
+        command.append("--check")
+    if diff:
+        command.append("--diff")
+    if verbosity:
+        command.append("-" + "v" * verbosity)
+    command.extend(extra_args)
+    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+                       ANSIBLE_RETRY_FILES_ENABLED="false")
+    environment.update(env or {})
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, check=False)
+    output = completed.stdout + completed.stderr
+    assert result_file.exists(), "the playbook did not get to save a result:\n" + output
+    return Run(result=json.loads(result_file.read_text()), output=output, returncode=completed.returncode)
+
+
+def module_task(module, args):
+    """One task running `module` with `args` (a dict, written as JSON, which is YAML)."""
+    return """    - name: Run the module
+      opsmodes.maintenance.%s: %s
+      register: outcome
+      ignore_errors: true""" % (module, json.dumps(args))
+
+
+@pytest.fixture
+def run_module(tmp_path):
+    def run(module, args, **kwargs):
+        return run_playbook(tmp_path, module_task(module, args), **kwargs)
+    return run
+
+
+def _emulator_factory(cls):
+    started = []
+
+    def make(**switches):
+        emulator = cls(**switches).start()
+        started.append(emulator)
+        return emulator
+
+    return make, started
+
+
+@pytest.fixture
+def ucs_server():
+    make, started = _emulator_factory(UcsEmulator)
+    yield make
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def arcgis_server():
+    make, started = _emulator_factory(ArcgisEmulator)
+    yield make
+    for emulator in started:
+        emulator.stop()
