@@ -195,17 +195,18 @@ class HttpSession:
 
 def wait_until(probe, deadline):
     """Call `probe()` every POLL_INTERVAL seconds, counted from the start of each call, until it
-    returns something other than None or the deadline has passed. Returns that value, or None
-    when time ran out."""
+    returns something other than None or a call made at the deadline has not. Returns that
+    value, or None when time ran out."""
     while True:
         started = time.monotonic()
         outcome = probe()
         if outcome is not None:
             return outcome
-        next_call = started + POLL_INTERVAL
-        if next_call >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             return None
-        time.sleep(max(0.0, next_call - time.monotonic()))
+        # The last call falls on the deadline itself, so the whole budget is used.
+        time.sleep(max(0.0, min(started + POLL_INTERVAL, deadline) - now))
 
 
 class _NoNetrc:

@@ -107,11 +107,12 @@ class ArcgisEmulator(Emulator):
             return {"mode": self.mode, "allow_editing_via_services": self.allow_editing, "updates": self.updates,
                     "tokens_issued": len(self.tokens), "running_jobs": [j["jobid"] for j in self.jobs.values() if j["status"] == "EXECUTING"]}
 
-    def expire_tokens(self):
-        """Every token issued so far expires now, as when a long switch outlives a token."""
+    def issue_token(self, lifetime=None, referer=None):
+        """A valid token, as an administrator would hand one to the module."""
         with self.lock:
-            for token in self.tokens.values():
-                token["expires"] = 0
+            value = secrets.token_urlsafe(32)
+            self.tokens[value] = {"expires": time.time() + (lifetime or self.token_lifetime), "referer": referer, "uses": self.token_uses}
+            return value
 
     # -- answers -----------------------------------------------------------------------------
     def error(self, status, message):
@@ -172,8 +173,7 @@ class ArcgisEmulator(Emulator):
             return self._token_error(400, "Unable to generate token.", ["'referer' must be specified."])
         minutes = float(params.get("expiration") or 60)
         lifetime = min(minutes * 60, self.token_lifetime)
-        value = secrets.token_urlsafe(32)
-        self.tokens[value] = {"expires": time.time() + lifetime, "referer": params.get("referer") if client == "referer" else None, "uses": self.token_uses}
+        value = self.issue_token(lifetime, params.get("referer") if client == "referer" else None)
         expires = int((time.time() + lifetime) * 1000)
         answer = {"token": value, "expires": str(expires) if self.expires_as_string else expires}
         if portal:

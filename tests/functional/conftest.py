@@ -87,6 +87,13 @@ def module_task(module, args):
 
 
 @pytest.fixture
+def run_tasks(tmp_path):
+    def run(tasks_yaml, **kwargs):
+        return run_playbook(tmp_path, tasks_yaml, **kwargs)
+    return run
+
+
+@pytest.fixture
 def run_module(tmp_path):
     def run(module, args, **kwargs):
         return run_playbook(tmp_path, module_task(module, args), **kwargs)

@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ArcGIS Server Administrator API's site mode, spoken in one place: tokens, `{url}/mode`,
+`{url}/mode/update` and `{url}/system/jobs/<id>`."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
+    ApiError,
+    validate_url,
+    wait_until,
+)
+
+# The module's names for the modes and the API's.
+SITE_MODES = {"read_only": "READ_ONLY", "editable": "EDITABLE"}
+INVALID_TOKEN = 498
+# A token is asked for this long; one that expires mid-run is renewed once on a 498.
+TOKEN_MINUTES = 60
+# Renew a little before the server's own expiry rather than have a request refused.
+TOKEN_MARGIN_SECONDS = 30
+JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
+
+
+class ArcgisClient:
+    """Every request is a POST with `f=json` and the token in the form body, never in a URL:
+    the Administrator API's rule for POSTs, and no token ends up in a proxy or access log."""
+
+    def __init__(self, http, url, token=None, username=None, password=None, token_url=None, referer=None):
+        self.http = http
+        self.url = validate_url(url)
+        self.token_url = validate_url(token_url, "token_url") if token_url else self.url + "/generateToken"
+        self.username = username
+        self.password = password
+        self.referer = referer
+        self.headers = {"Referer": referer} if referer else {}
+        self._token = token
+        self._token_expires = None
+        self._token_generated = False
+
+    # -- tokens ------------------------------------------------------------------------------
+    def token(self):
+        if self._token is None or (self._token_generated and self._token_expires is not None
+                                   and time.time() >= self._token_expires - TOKEN_MARGIN_SECONDS):
+            self._generate_token()
+        return self._token
+
+    def _generate_token(self):
+        what = "Generating a token at %s for user '%s'" % (self.token_url, self.username)
+        form = {"username": self.username, "password": self.password, "expiration": TOKEN_MINUTES, "f": "json"}
+        if self.referer:
+            form.update(client="referer", referer=self.referer)
+        else:
+            form["client"] = "requestip"
+        response = self.http.request("POST", self.token_url, data=form, headers=self.headers)
+        document = self.http.json(response, what)
+        error = _api_error(document)
+        if error is not None:
+            raise ApiError("%s: authentication failed: %s" % (what, self.http.scrub(error[1])), url=self.token_url, reason="api", code=error[0])
+        token = document.get("token")
+        if not isinstance(token, str) or not token:
+            raise ApiError("%s: the answer carries no token" % what, url=self.token_url, reason="api")
+        self.http.add_secret(token)
+        self._token = token
+        self._token_generated = True
+        try:
+            expires = float(document.get("expires")) / 1000.0
+        except (TypeError, ValueError):
+            expires = None
+        # An expiry already within the margin says more about the two clocks than about the
+        # token: trust the server's 498 instead of asking for a new token before every call.
+        self._token_expires = expires if expires is not None and expires - TOKEN_MARGIN_SECONDS > time.time() else None
+
+    # -- requests ----------------------------------------------------------------------------
+    def call(self, path, what, form=None, retry=True):
+        """POST to `{url}{path}` and return the answer's JSON object. Errors inside an HTTP 200
+        answer are raised like HTTP errors. An expired or invalid generated token is renewed
+        once; a token the user gave is not, since nothing could renew it."""
+        renewed = False
+        while True:
+            body = dict(form or {}, f="json", token=self.token())
+            response = self.http.request("POST", self.url + path, data=body, headers=self.headers, retry=retry)
+            document = self.http.json(response, what)
+            error = _api_error(document)
+            if error is None:
+                return document
+            code, message = error
+            if code == INVALID_TOKEN and self._token_generated and not renewed:
+                renewed = True
+                self._token = None
+                continue
+            if code == INVALID_TOKEN and not self._token_generated:
+                message += " (the token given was refused; give a valid token, or username and password)"
+            raise ApiError("%s: %s" % (what, self.http.scrub(message)), url=self.url + path, reason="api", code=code)
+
+    def site_mode(self):
+        """The mode document (`siteMode`, `copyConfigLocal`, `lastModified`, ...)."""
+        document = self.call("/mode", "Reading the ArcGIS site mode")
+        mode_of(document)
+        return document
+
+    def mode(self):
+        return mode_of(self.site_mode())
+
+    def update(self, mode, allow_editing_via_services=None):
+        """Ask for `mode` asynchronously. Returns (accepted, jobid): the job id is None when the
+        server answers without one (both occur); accepted is False when no answer came in time,
+        and the write is not sent again: the site mode decides. ApiError when the server refuses."""
+        form = {"siteMode": SITE_MODES[mode], "runAsync": "true"}
+        if allow_editing_via_services is not None:
+            form["allowEditingViaServices"] = "true" if allow_editing_via_services else "false"
+        try:
+            document = self.call("/mode/update", "Updating the ArcGIS site mode to %s" % SITE_MODES[mode], form, retry=False)
+        except ApiError as exc:
+            if exc.reason in ("timeout", "connection"):
+                return False, None
+            raise
+        return True, document.get("jobid")
+
+    def wait_for_job(self, jobid, deadline):
+        """Follow the job until it ends. A FAILED job, or a COMPLETED one whose operation
+        response is an error, raises ApiError with the job's messages."""
+        what = "Following the ArcGIS site mode job %s" % jobid
+
+        def probe():
+            document = self.call("/system/jobs/" + jobid, what)
+            status = str(document.get("status", "")).upper()
+            if status in JOB_FAILED_STATES:
+                raise ApiError("%s: the job ended %s: %s" % (what, status, _messages(document) or "no message"), reason="api")
+            if status == "COMPLETED":
+                error = _api_error(document.get("operationResponse") or {})
+                if error is not None:
+                    raise ApiError("%s: the job completed with an error: %s" % (what, error[1]), reason="api", code=error[0])
+                return document
+            return None
+
+        if wait_until(probe, deadline) is None:
+            raise ApiError("Timed out following the ArcGIS site mode job %s: it was still running" % jobid, reason="timeout")
+
+    def wait_for_mode(self, mode, allow_editing_via_services, deadline):
+        """Poll the site mode until it reports `mode` (and the editing flag, where the server
+        reports it). Returns the mode document; ApiError when time runs out."""
+        last_mode = None
+
+        def probe():
+            nonlocal last_mode
+            document = self.site_mode()
+            last_mode = mode_of(document)
+            return document if not differs(document, mode, allow_editing_via_services) else None
+
+        document = wait_until(probe, deadline)
+        if document is None:
+            raise ApiError("Timed out waiting for the ArcGIS site at %s to reach mode %s: it still reports %s"
+                           % (self.url, mode, last_mode), reason="timeout")
+        return document
+
+
+def mode_of(document):
+    """The module's name for the mode in a mode document; ApiError rather than a guess."""
+    site_mode = str(document.get("siteMode", "")).upper()
+    for mode, api_mode in SITE_MODES.items():
+        if site_mode == api_mode:
+            return mode
+    raise ApiError("The ArcGIS mode document has no recognised siteMode (expected READ_ONLY or EDITABLE): siteMode=%r"
+                   % (document.get("siteMode"),), reason="api")
+
+
+def allow_editing_of(document):
+    """`allowEditingViaServices` as a bool, or None where the server does not report it."""
+    value = document.get("allowEditingViaServices")
+    if value is None:
+        return None
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+def differs(document, mode, allow_editing_via_services):
+    if mode_of(document) != mode:
+        return True
+    reported = allow_editing_of(document)
+    return allow_editing_via_services is not None and reported is not None and reported != allow_editing_via_services
+
+
+def _messages(document):
+    messages = document.get("messages") or []
+    if isinstance(messages, str):
+        messages = [messages]
+    return "; ".join(str(m) for m in messages)
+
+
+def _api_error(document):
+    """(code, message) for an error inside an answer, in either of the API's shapes:
+    `{"status": "error", "messages": [...], "code": N}` (admin) or
+    `{"error": {"code": N, "message": ..., "details": [...]}}` (token and sharing endpoints)."""
+    if str(document.get("status", "")).lower() == "error":
+        code = _code(document.get("code"))
+        return code, "%s%s" % (_messages(document) or "error without a message", " (code %s)" % code if code is not None else "")
+    error = document.get("error")
+    if isinstance(error, dict):
+        code = _code(error.get("code"))
+        details = "; ".join(str(d) for d in error.get("details") or [] if d)
+        message = error.get("message") or "error without a message"
+        return code, "%s%s%s" % (message, ": " + details if details else "", " (code %s)" % code if code is not None else "")
+    return None
+
+
+def _code(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: arcgis_site_mode
+short_description: Set an ArcGIS Server site to read-only or editable mode
+version_added: 0.1.0
+description:
+  - Reads the site mode from C({url}/mode) and, only when it differs from O(mode) (or from
+    O(allow_editing_via_services), where the server reports that flag), updates it with
+    C({url}/mode/update), then follows the update's job, or polls the site mode, until the site
+    reports the new mode.
+  - Switching to read-only restarts every service of the site, which can take minutes.
+  - Every request is a POST with C(f=json) and the token in the form body, never in a URL. One token
+    serves the whole run; it is generated only when O(token) is not given, and renewed once if the
+    server declares it expired midway.
+  - Errors that the Administrator API returns inside an HTTP 200 answer are failures.
+author:
+  - opsmodes.maintenance contributors
+extends_documentation_fragment:
+  - opsmodes.maintenance.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details: Only the site mode is read (and a token generated); RV(changed) says whether a real run would update.
+  diff_mode:
+    support: full
+    details: The mode before and after, with the editing flag where it is in play, in check mode and in real runs.
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - opsmodes.maintenance.arcgis
+options:
+  url:
+    description:
+      - The Server Administrator API root, for example V(https://gis.example.com:6443/arcgis/admin),
+        or V(https://gis.example.com/server/admin) through a Web Adaptor.
+      - Falls back to the environment variable E(ARCGIS_ADMIN_URL).
+    type: str
+    required: true
+  mode:
+    description:
+      - The mode the site must be in.
+    type: str
+    required: true
+    choices: [read_only, editable]
+  allow_editing_via_services:
+    description:
+      - Sent with the update as C(allowEditingViaServices) when given; the server's default is V(true).
+      - Compared with the site's current setting only where the server reports it (not documented
+        for every release), so on its own it triggers an update only on such servers.
+    type: bool
+  token:
+    description:
+      - A token for the Administrator API, used as it is. Mutually exclusive with O(username).
+      - Falls back to the environment variable E(ARCGIS_TOKEN).
+    type: str
+  username:
+    description:
+      - User to generate a token for, with O(password). Mutually exclusive with O(token).
+      - Falls back to the environment variable E(ARCGIS_USERNAME).
+    type: str
+  password:
+    description:
+      - Password of O(username).
+      - Falls back to the environment variable E(ARCGIS_PASSWORD).
+    type: str
+  token_url:
+    description:
+      - Where tokens are generated. Defaults to C({url}/generateToken).
+      - For a site federated with Portal for ArcGIS, the portal's
+        C(https://portal.example.com/portal/sharing/rest/generateToken).
+    type: str
+  referer:
+    description:
+      - Ask for a C(client=referer) token bound to this referer, and send it as the C(Referer)
+        header of every request. Without it, the token is bound to the requesting IP address
+        (C(client=requestip)).
+    type: str
+  wait:
+    description:
+      - Return only once the site reports O(mode).
+      - With V(false), the module returns as soon as the server has accepted the update.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds the update may take, from the request until the site reports O(mode). Switching to
+        read-only restarts every service of the site.
+    type: float
+    default: 600
+seealso:
+  - module: opsmodes.maintenance.ucs_server_mode
+  - name: ArcGIS REST API, Update Site Mode
+    description: The vendor's description of C(mode/update).
+    link: https://developers.arcgis.com/rest/enterprise-administration/server/updatesitemode/
+"""
+
+EXAMPLES = r"""
+- name: Make the site read-only for the maintenance window
+  opsmodes.maintenance.arcgis_site_mode:
+    url: https://gis.example.com:6443/arcgis/admin
+    mode: read_only
+    username: "{{ arcgis_admin_user }}"
+    password: "{{ arcgis_admin_password }}"
+  delegate_to: localhost
+
+- name: Editable again, with a token from the federated portal
+  opsmodes.maintenance.arcgis_site_mode:
+    url: https://gis.example.com/server/admin
+    mode: editable
+    allow_editing_via_services: true
+    username: "{{ portal_admin_user }}"
+    password: "{{ portal_admin_password }}"
+    token_url: https://gis.example.com/portal/sharing/rest/generateToken
+    referer: https://gis.example.com/server
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+mode:
+  description:
+    - The mode the site is in now.
+    - In check mode, the mode it would be in. With O(wait=false), the mode requested, which the
+      site may still be switching to.
+    - On failure after an update, the mode read afterwards, or V(null) when it could not be read.
+  returned: always
+  type: str
+  sample: read_only
+previous_mode:
+  description: The mode the site was in before the module ran.
+  returned: success
+  type: str
+  sample: editable
+site_mode:
+  description: The mode document read last from C({url}/mode), as the server sent it.
+  returned: success
+  type: dict
+  sample:
+    siteMode: READ_ONLY
+    copyConfigLocal: true
+    lastModified: 1795450800000
+elapsed:
+  description: Seconds spent updating and waiting; V(0) when nothing was updated.
+  returned: success
+  type: float
+  sample: 95.2
+"""
+
+import time
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.arcgis import (
+    SITE_MODES,
+    ArcgisClient,
+    allow_editing_of,
+    differs,
+    mode_of,
+)
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
+    MaintenanceModule,
+    diff,
+    fail_with_mode,
+)
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
+
+
+def credentials(module):
+    """The authentication options, checked here rather than by the argument spec so that empty
+    environment variables (as AWX credential injectors set them) count as not given."""
+    token, username, password = (module.params[k] or None for k in ("token", "username", "password"))
+    if token and (username or password):
+        module.fail_json(msg="Give either token, or username and password; not both.")
+    if not token and not (username and password):
+        module.fail_json(msg="Authentication needed: give token, or username and password.")
+    return dict(token=token, username=username, password=password,
+                token_url=module.params["token_url"], referer=module.params["referer"])
+
+
+def mode_diff(document, wanted, allow_editing_via_services):
+    """Before and after: the mode, and the editing flag where it is asked for and reported."""
+    before, after = {"mode": mode_of(document)}, {"mode": wanted}
+    reported = allow_editing_of(document)
+    if allow_editing_via_services is not None and reported is not None:
+        before["allow_editing_via_services"], after["allow_editing_via_services"] = reported, allow_editing_via_services
+    return diff(before, after)
+
+
+def main():
+    module = MaintenanceModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True, fallback=(env_fallback, ["ARCGIS_ADMIN_URL"])),
+            mode=dict(type="str", required=True, choices=list(SITE_MODES)),
+            allow_editing_via_services=dict(type="bool"),
+            token=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_TOKEN"])),
+            username=dict(type="str", fallback=(env_fallback, ["ARCGIS_USERNAME"])),
+            password=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_PASSWORD"])),
+            token_url=dict(type="str"),
+            referer=dict(type="str"),
+        ),
+        env_prefix="ARCGIS",
+        wait_timeout=600,
+    )
+    wanted, editing = module.params["mode"], module.params["allow_editing_via_services"]
+    try:
+        client = ArcgisClient(module.http_session(), module.params["url"], **credentials(module))
+        document = client.site_mode()
+    except ApiError as exc:
+        module.fail_json(msg="%s. Nothing was changed." % exc, mode=None)
+
+    previous = mode_of(document)
+    result = dict(changed=differs(document, wanted, editing), mode=wanted, previous_mode=previous, site_mode=document, elapsed=0.0)
+    if module._diff:
+        result["diff"] = mode_diff(document, wanted, editing)
+    if not result["changed"] or module.check_mode:
+        module.exit_json(**result)
+
+    started = time.monotonic()
+    deadline = started + module.params["wait_timeout"]
+    try:
+        accepted, jobid = client.update(wanted, editing)
+        if module.params["wait"] or not accepted:
+            if jobid:
+                client.wait_for_job(jobid, deadline)
+            result["site_mode"] = client.wait_for_mode(wanted, editing, deadline)
+    except ApiError as exc:
+        fail_with_mode(module, exc, client.mode, previous_mode=previous, elapsed=round(time.monotonic() - started, 3))
+    result["elapsed"] = round(time.monotonic() - started, 3)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
