@@ -25,7 +25,7 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo test venvs collection units sanity lint docs functional build-collection clean
+.PHONY: help demo test venvs ansible-test-ready collection units sanity lint docs functional build-collection clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
@@ -48,6 +48,10 @@ $(VENV_NEWEST)/.installed: tests/requirements/core-newest.txt tests/requirements
 
 venvs: $(VENV_OLDEST)/.installed $(VENV_NEWEST)/.installed
 
+# ansible-test bootstraps pip in its venvs from a host outside the package registries.
+ansible-test-ready: venvs
+	$(foreach v,$(VENVS),$(BUILD)/venv/$(v)/bin/python tests/tools/prime_ansible_test.py;)
+
 # ansible-test wants the collection at .../ansible_collections/opsmodes/maintenance: a fresh copy
 # of the files git knows (tracked, or new and not ignored), as they are in the work tree.
 collection:
@@ -56,10 +60,10 @@ collection:
 	{ git ls-files -co --exclude-standard | sort -u | comm -23 - <(git ls-files --deleted | sort -u); } \
 		| tar -cf - -T - | tar -xf - -C $(COLLECTION)
 
-units: venvs collection
+units: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
-sanity: venvs collection
+sanity: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test sanity --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
 lint: venvs collection

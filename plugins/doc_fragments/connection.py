@@ -39,7 +39,7 @@ options:
     default: 3
 notes:
   - The modules talk to the server's API from wherever they run; run them on the controller
-    (C(delegate_to: localhost)) or on any host that reaches the API and has the Python library
+    (with O(ignore:delegate_to) set to C(localhost)) or on any host that reaches the API and has the Python library
     C(requests).
 requirements:
   - requests >= 2.25.0

@@ -116,28 +116,29 @@ class HttpSession:
         attempt = 0
         while True:
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise ApiError(
-                    "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "
-                    "certificate with ca_path, or set validate_certs to false if you accept an unverified connection."
-                    % (public_url(url), _short(exc)), url=public_url(url), reason="tls")
-            except requests.exceptions.Timeout as exc:
-                error = ApiError("%s %s got no answer within the timeout of %ss" % (method, public_url(url), self.timeout),
-                                 url=public_url(url), reason="timeout")
-                failure = exc
-            except requests.exceptions.ConnectionError as exc:
-                error = ApiError("%s %s failed to connect: %s" % (method, public_url(url), _short(exc)),
-                                 url=public_url(url), reason="connection")
-                failure = exc
+                response = self._send(method, url, **kwargs)
+            except ApiError as error:
+                if error.reason == "tls" or not self._wait_before_retry(retry, attempt, deadline):
+                    raise
             else:
                 if response.status_code not in RETRY_STATUSES or not self._wait_before_retry(retry, attempt, deadline):
                     return response
-                attempt += 1
-                continue
-            if not self._wait_before_retry(retry, attempt, deadline):
-                raise error from failure
             attempt += 1
+
+    def _send(self, method, url, **kwargs):
+        try:
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise ApiError(
+                "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "
+                "certificate with ca_path, or set validate_certs to false if you accept an unverified connection."
+                % (public_url(url), _short(exc)), url=public_url(url), reason="tls") from exc
+        except requests.exceptions.Timeout as exc:
+            raise ApiError("%s %s got no answer within the timeout of %ss" % (method, public_url(url), self.timeout),
+                           url=public_url(url), reason="timeout") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise ApiError("%s %s failed to connect: %s" % (method, public_url(url), _short(exc)),
+                           url=public_url(url), reason="connection") from exc
 
     def _wait_before_retry(self, retry, attempt, deadline):
         if not retry or attempt >= self.retries:

@@ -20,7 +20,7 @@ description:
     server declares it expired midway.
   - Errors that the Administrator API returns inside an HTTP 200 answer are failures.
 author:
-  - opsmodes.maintenance contributors
+  - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
   - opsmodes.maintenance.connection
   - ansible.builtin.action_common_attributes
@@ -28,7 +28,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Only the site mode is read (and a token generated); RV(changed) says whether a real run would update.
+    details: Only the site mode is read (and a token generated); the task's C(changed) says whether a real run would update.
   diff_mode:
     support: full
     details: The mode before and after, with the editing flag where it is in play, in check mode and in real runs.
@@ -204,7 +204,7 @@ def main():
             token=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_TOKEN"])),
             username=dict(type="str", fallback=(env_fallback, ["ARCGIS_USERNAME"])),
             password=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_PASSWORD"])),
-            token_url=dict(type="str"),
+            token_url=dict(type="str", no_log=False),
             referer=dict(type="str"),
         ),
         env_prefix="ARCGIS",

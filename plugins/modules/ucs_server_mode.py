@@ -18,7 +18,7 @@ description:
     the reported mode decide, within O(wait_timeout).
   - The reported mode is compared without regard to letter case.
 author:
-  - opsmodes.maintenance contributors
+  - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
   - opsmodes.maintenance.connection
   - ansible.builtin.action_common_attributes
@@ -26,7 +26,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Only the status is read; RV(changed) says whether a real run would write.
+    details: Only the status is read; the task's C(changed) says whether a real run would write.
   diff_mode:
     support: full
     details: The mode before and after, in check mode and in real runs.

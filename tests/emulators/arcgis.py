@@ -15,6 +15,9 @@ from .common import Emulator, Response
 SITE_MODES = ("READ_ONLY", "EDITABLE")
 JOB_RESULTS = ("success", "failed", "error")
 PORTAL_PATH = "/portal/sharing/rest/generateToken"
+_SERVICE_FAILED = "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."
+_STORE_FAILED = "Failed to update the site mode. The configuration store is not accessible."
+_CREDENTIALS_IN_QUERY = "Credentials must not be passed in the query string. Use POST with the credentials in the request body."
 
 _HTML = """<html><head><title>ArcGIS Server Administrator Directory</title></head>
 <body><h2>%s</h2><p>This is the HTML view of the resource. Add f=json for JSON.</p></body></html>"""
@@ -90,11 +93,11 @@ class ArcgisEmulator(Emulator):
 
     def _finish(self, job):
         if self.job_result == "failed":
-            job.update(status="FAILED", messages=["Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."])
+            job.update(status="FAILED", messages=[_SERVICE_FAILED])
             return
         job["status"] = "COMPLETED"
         if self.job_result == "error":
-            job["operationResponse"] = {"status": "error", "messages": ["Failed to update the site mode. The configuration store is not accessible."], "code": 500}
+            job["operationResponse"] = {"status": "error", "messages": [_STORE_FAILED], "code": 500}
             return
         job["operationResponse"] = {"status": "success"}
         self.mode = job["siteMode"]
@@ -161,7 +164,7 @@ class ArcgisEmulator(Emulator):
         if request.method != "POST":
             return self._token_error(405, "Method not supported.", ["generateToken requires a POST request."])
         if "username" in request.query_params or "password" in request.query_params:
-            return self._token_error(400, "Unable to generate token.", ["Credentials must not be passed in the query string. Use POST with the credentials in the request body."])
+            return self._token_error(400, "Unable to generate token.", [_CREDENTIALS_IN_QUERY])
         if fmt not in ("json", "pjson"):
             return Response.text(_HTML % "Generate Token", content_type="text/html")
         if params.get("username") != self.username or params.get("password") != self.password:
@@ -227,9 +230,9 @@ class ArcgisEmulator(Emulator):
         # Synchronous: the answer comes once the switch has ended and carries its outcome; the
         # job settles on its own clock like an asynchronous one.
         if self.job_result == "failed":
-            response = self.error(500, "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart.")
+            response = self.error(500, _SERVICE_FAILED)
         elif self.job_result == "error":
-            response = self.error(500, "Failed to update the site mode. The configuration store is not accessible.")
+            response = self.error(500, _STORE_FAILED)
         else:
             response = Response.json({"status": "success"})
         response.delay = self.switch_seconds[site_mode]

@@ -96,7 +96,7 @@ class Fault:
         """`KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]`, e.g. `503:3`, `drop:1:POST`,
         `slow=40:1:POST:/server/mode`, `500:2:GET:/server/status`."""
         parts = spec.split(":", 3)
-        kind, _, seconds = parts[0].partition("=")
+        kind, _equals, seconds = parts[0].partition("=")
         if not (kind.isdigit() or kind in FAULT_KINDS):
             raise ValueError("unknown fault kind %r in %r (an HTTP status or one of %s)" % (kind, spec, ", ".join(FAULT_KINDS)))
         fault = cls(kind=kind)

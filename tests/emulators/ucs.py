@@ -148,4 +148,3 @@ class UcsEmulator(Emulator):
             if self.post_blocks:
                 response.delay = self.switch_seconds
         return response
-

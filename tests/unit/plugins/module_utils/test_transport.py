@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared HTTP layer against the emulators over real loopback HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
+    POLL_INTERVAL,
+    ApiError,
+    HttpSession,
+    public_url,
+    validate_url,
+    wait_until,
+)
+from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
+from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+
+
+@pytest.fixture
+def ucs():
+    with UcsEmulator(switch_seconds=0.2) as emulator:
+        yield emulator
+
+
+def status_url(emulator):
+    return emulator.url + "/server/status"
+
+
+def test_one_session_keeps_the_connection_alive(ucs):
+    http = HttpSession()
+    for _attempt in range(3):
+        assert http.request("GET", status_url(ucs)).status_code == 200
+    assert len({entry["client_port"] for entry in ucs.requests}) == 1
+
+
+def test_503s_are_retried_with_backoff(ucs):
+    ucs.add_fault("503:2")
+    http = HttpSession(retries=3)
+    started = time.monotonic()
+    response = http.request("GET", status_url(ucs))
+    assert response.status_code == 200
+    assert [entry["status"] for entry in ucs.requests] == [503, 503, 200]
+    # Backoff of 0.5 s, then 1 s.
+    assert time.monotonic() - started >= 1.5
+
+
+def test_retries_are_bounded_by_count(ucs):
+    ucs.add_fault("502:5")
+    response = HttpSession(retries=1).request("GET", status_url(ucs))
+    assert response.status_code == 502
+    assert len(ucs.requests) == 2
+
+
+def test_retries_are_bounded_by_the_deadline(ucs):
+    ucs.add_fault("504:10")
+    started = time.monotonic()
+    response = HttpSession(retries=10).request("GET", status_url(ucs), deadline=started + 1.0)
+    assert response.status_code == 504
+    assert time.monotonic() - started < 1.0
+    # 0.5 s of backoff fits, the next pause of 1 s does not.
+    assert len(ucs.requests) == 2
+
+
+def test_no_retry_when_the_caller_says_so(ucs):
+    ucs.add_fault("503:1")
+    assert HttpSession().request("POST", ucs.url + "/server/mode", json={"mode": "maintenance"}, retry=False).status_code == 503
+    assert len(ucs.requests) == 1
+
+
+def test_500_is_not_retried(ucs):
+    ucs.add_fault("500:1")
+    assert HttpSession().request("GET", status_url(ucs)).status_code == 500
+    assert len(ucs.requests) == 1
+
+
+def test_dropped_connection_is_retried(ucs):
+    ucs.add_fault("drop:1")
+    assert HttpSession().request("GET", status_url(ucs)).status_code == 200
+    assert [entry["status"] for entry in ucs.requests] == [None, 200]
+
+
+def test_dropped_connection_every_time_is_a_connection_error(ucs):
+    ucs.add_fault("drop:9")
+    with pytest.raises(ApiError) as caught:
+        HttpSession(retries=1).request("GET", status_url(ucs))
+    assert caught.value.reason == "connection" and caught.value.status is None
+    assert public_url(status_url(ucs)) in str(caught.value)
+
+
+def test_slow_answer_is_a_timeout(ucs):
+    ucs.add_fault("slow=2:1")
+    with pytest.raises(ApiError) as caught:
+        HttpSession(timeout=0.5, retries=0).request("GET", status_url(ucs))
+    assert caught.value.reason == "timeout"
+    assert "within the timeout of 0.5s" in str(caught.value)
+
+
+def test_json_error_body_gives_the_servers_words():
+    with UcsEmulator(error_body="json", faults=["500:1"]) as ucs:
+        http = HttpSession()
+        with pytest.raises(ApiError) as caught:
+            http.json(http.request("GET", status_url(ucs)), "Reading")
+    assert caught.value.status == 500
+    assert str(caught.value) == "Reading: HTTP 500 from %s: Injected fault: HTTP 500" % status_url(ucs)
+
+
+def test_text_that_is_not_json(ucs):
+    ucs.add_fault("not_json:1")
+    http = HttpSession()
+    with pytest.raises(ApiError) as caught:
+        http.json(http.request("GET", status_url(ucs)), "Reading")
+    assert caught.value.reason == "not_json"
+    assert "text/html" in str(caught.value) and "Proxy error page" in str(caught.value)
+
+
+def test_secrets_echoed_by_a_server_are_scrubbed(ucs):
+    # The emulator echoes an unknown mode in its error: a stand-in for any server that echoes
+    # what it was sent.
+    http = HttpSession(secrets={"hunter2-secret"})
+    response = http.request("POST", ucs.url + "/server/mode", json={"mode": "hunter2-secret"})
+    error = http.http_error(response, "Writing")
+    assert "hunter2-secret" not in str(error) and "********" in str(error)
+
+
+def test_secrets_added_later_are_scrubbed_in_a_shared_set():
+    shared = set()
+    http = HttpSession(secrets=shared)
+    shared.add("tok-123")
+    assert http.excerpt("the token tok-123 is bad") == "the token ******** is bad"
+
+
+def test_tls_is_verified_by_default_with_a_clear_error():
+    with UcsEmulator(tls=True) as ucs:
+        with pytest.raises(ApiError) as caught:
+            HttpSession().request("GET", status_url(ucs))
+    assert caught.value.reason == "tls"
+    assert "certificate verification failed" in str(caught.value)
+    assert "ca_path" in str(caught.value) and "validate_certs" in str(caught.value)
+
+
+def test_tls_with_ca_path_and_with_verification_off():
+    with UcsEmulator(tls=True) as ucs:
+        assert ucs.url.startswith("https://")
+        assert HttpSession(ca_path=DEFAULT_CERT).request("GET", status_url(ucs)).status_code == 200
+        assert HttpSession(validate_certs=False).request("GET", status_url(ucs)).status_code == 200
+
+
+@pytest.mark.parametrize("url, message", [
+    ("ucs.example.com:8080", "must be an http:// or https:// URL"),
+    ("ftp://ucs.example.com", "must be an http:// or https:// URL"),
+    ("http://", "must be an http:// or https:// URL"),
+    ("http://u:secret@ucs.example.com", "must not carry credentials"),
+    ("http://ucs.example.com/?token=abc", "must not have a query string"),
+    ("http://ucs.example.com:99999", "invalid port"),
+    ("", "must be an http:// or https:// URL"),
+])
+def test_validate_url_refuses(url, message):
+    with pytest.raises(ApiError) as caught:
+        validate_url(url)
+    assert message in str(caught.value)
+    assert "secret" not in str(caught.value) and "token=abc" not in str(caught.value)
+
+
+def test_validate_url_strips_trailing_slashes():
+    assert validate_url("https://gis.example.com/server/admin/") == "https://gis.example.com/server/admin"
+
+
+def test_public_url_drops_credentials_and_query():
+    assert public_url("https://u:p@h.example.com:8443/a/b?token=x#f") == "https://h.example.com:8443/a/b"
+
+
+def test_wait_until_polls_at_the_interval_and_uses_the_whole_budget():
+    calls = []
+    started = time.monotonic()
+    assert wait_until(lambda: calls.append(time.monotonic()), started + 1.2) is None
+    # Calls at 0, 0.5, 1.0 and one at the deadline.
+    assert len(calls) == 4
+    assert calls[-1] - started >= 1.2
+    gaps = [b - a for a, b in zip(calls, calls[1:3])]
+    assert all(POLL_INTERVAL - 0.05 <= gap <= POLL_INTERVAL + 0.2 for gap in gaps)
+
+
+def test_wait_until_returns_the_first_answer():
+    answers = iter([None, None, "done"])
+    assert wait_until(lambda: next(answers), time.monotonic() + 10) == "done"
