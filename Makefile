@@ -53,12 +53,15 @@ ansible-test-ready: venvs
 	$(foreach v,$(VENVS),$(BUILD)/venv/$(v)/bin/python tests/tools/prime_ansible_test.py;)
 
 # ansible-test wants the collection at .../ansible_collections/opsmodes/maintenance: a fresh copy
-# of the files git knows (tracked, or new and not ignored), as they are in the work tree.
+# of the files git knows (tracked, or new and not ignored), as they are in the work tree. The copy
+# gets a repository of its own, or ansible-test would list files through this one, which ignores
+# build/.
 collection:
 	rm -rf $(COLLECTION)
 	mkdir -p $(COLLECTION)
 	{ git ls-files -co --exclude-standard | sort -u | comm -23 - <(git ls-files --deleted | sort -u); } \
 		| tar -cf - -T - | tar -xf - -C $(COLLECTION)
+	git -C $(COLLECTION) init --quiet
 
 units: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
@@ -67,7 +70,8 @@ sanity: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test sanity --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
 lint: venvs collection
-	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV_NEWEST)/bin/ansible-lint --profile production --offline
+	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --profile production --offline
+	$(VENV_NEWEST)/bin/antsibull-changelog lint
 
 # Every plugin must render with ansible-doc, on both ends of the supported range.
 docs: venvs collection
@@ -77,7 +81,7 @@ docs: venvs collection
 
 # Modules run by ansible-playbook against the emulators over loopback, on both ansible-cores.
 functional: venvs collection
-	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
+	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
 		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
 
 build-collection: venvs collection

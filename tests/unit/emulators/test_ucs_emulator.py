@@ -17,7 +17,8 @@ from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmul
 
 
 def status(emulator, **kwargs):
-    return requests.get(emulator.url + "/server/status", timeout=5, **kwargs)
+    kwargs.setdefault("timeout", 5)
+    return requests.get(emulator.url + "/server/status", **kwargs)
 
 
 def set_mode(emulator, mode, **kwargs):
