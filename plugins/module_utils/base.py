@@ -74,7 +74,13 @@ def fail_with_mode(module, error, read_mode, previous_mode, **result):
     try:
         mode = read_mode()
     except ApiError as exc:
-        module.fail_json(msg="%s. The mode could not be read afterwards, so it may have changed: %s" % (error, exc),
+        module.fail_json(msg="%s. The mode could not be read afterwards, so it may have changed: %s" % (sentence(error), exc),
                          changed=True, mode=None, previous_mode=previous_mode, **result)
-    module.fail_json(msg="%s. The server is in mode %s." % (error, mode),
+    module.fail_json(msg="%s. The server is in mode %s." % (sentence(error), mode),
                      changed=mode != previous_mode, mode=mode, previous_mode=previous_mode, **result)
+
+
+def sentence(error):
+    """The error's text without a final full stop, to be followed by one of ours: servers end their
+    messages with one or not."""
+    return str(error).rstrip(". ")

@@ -170,6 +170,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
     MaintenanceModule,
     diff,
     fail_with_mode,
+    sentence,
 )
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
 
@@ -215,7 +216,7 @@ def main():
         client = ArcgisClient(module.http_session(), module.params["url"], **credentials(module))
         document = client.site_mode()
     except ApiError as exc:
-        module.fail_json(msg="%s. Nothing was changed." % exc, mode=None)
+        module.fail_json(msg="%s. Nothing was changed." % sentence(exc), mode=None)
 
     previous = mode_of(document)
     result = dict(changed=differs(document, wanted, editing), mode=wanted, previous_mode=previous, site_mode=document, elapsed=0.0)

@@ -141,6 +141,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
     MaintenanceModule,
     diff,
     fail_with_mode,
+    sentence,
 )
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import MODES, UcsClient, mode_of
@@ -163,7 +164,7 @@ def main():
         client = UcsClient(module.http_session(), module.params["url"], module.params["username"], module.params["password"])
         status = client.status()
     except ApiError as exc:
-        module.fail_json(msg="%s. Nothing was changed." % exc, mode=None)
+        module.fail_json(msg="%s. Nothing was changed." % sentence(exc), mode=None)
 
     previous = mode_of(status)
     result = dict(changed=previous != wanted, mode=wanted, previous_mode=previous, status=status, elapsed=0.0)
