@@ -25,11 +25,12 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo test venvs ansible-test-ready collection units sanity lint docs functional build-collection clean
+.PHONY: help demo bench test venvs ansible-test-ready collection units sanity lint docs functional molecule build-collection clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
 	@echo "make test   unit, sanity, lint, doc and integration tests on the oldest and newest ansible-core"
+	@echo "make bench  benchmarks against hand-written uri playbooks, written to bench/RESULTS.md"
 	@echo "make clean  remove build/"
 
 $(VENV_OLDEST)/.installed: tests/requirements/core-oldest.txt tests/requirements/common.txt requirements.txt
@@ -63,6 +64,18 @@ collection:
 		| tar -cf - -T - | tar -xf - -C $(COLLECTION)
 	git -C $(COLLECTION) init --quiet
 
+# A real maintenance window against emulated servers; only the newest ansible-core is needed.
+demo: $(VENV_NEWEST)/.installed collection
+	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 \
+		$(VENV_NEWEST)/bin/python docs/demo/demo.py
+
+# Benchmarks (bench/run.py); BENCH_ARGS="--only modules --rounds 3" and the like run a part.
+BENCH_ARGS ?=
+bench: $(VENV_NEWEST)/.installed collection
+	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) \
+		$(VENV_NEWEST)/bin/python bench/run.py $(BENCH_ARGS)
+	cp $(COLLECTION)/bench/RESULTS.md bench/RESULTS.md
+
 units: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
@@ -73,11 +86,17 @@ lint: venvs collection
 	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --profile production --offline
 	$(VENV_NEWEST)/bin/antsibull-changelog lint
 
-# Every plugin must render with ansible-doc, on both ends of the supported range.
+# Every plugin and the role must render with ansible-doc, on both ends of the supported range.
 docs: venvs collection
 	$(foreach v,$(VENVS),for plugin in $$(cd $(COLLECTION)/plugins/modules && ls *.py | sed 's/\.py$$//'); do \
-		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc opsmodes.maintenance.$$plugin > /dev/null \
-		&& echo "ansible-doc ($(v)): opsmodes.maintenance.$$plugin renders"; done;)
+		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc opsmodes.maintenance.$$plugin > /dev/null || exit 1; \
+		echo "ansible-doc ($(v)): opsmodes.maintenance.$$plugin renders"; done; \
+		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc -t role opsmodes.maintenance.window > /dev/null; \
+		echo "ansible-doc ($(v)): role opsmodes.maintenance.window renders";)
+
+# The role with molecule: each scenario under extensions/molecule starts its emulators itself.
+molecule: venvs collection
+	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 molecule test --all
 
 # Modules run by ansible-playbook against the emulators over loopback, on both ansible-cores.
 functional: venvs collection
@@ -87,7 +106,7 @@ functional: venvs collection
 build-collection: venvs collection
 	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
-test: units sanity lint docs functional
+test: units sanity lint docs functional molecule
 
 clean:
 	rm -rf $(BUILD)

@@ -68,6 +68,20 @@ def diff(before, after):
     return {"before": before, "after": after}
 
 
+def fail_before_write(module, error, read_mode):
+    """Fail before anything was written. After a server-side error (5xx, an answer that is not
+    JSON) one more read may still name the mode; after a refused login it is not tried, since
+    repeated failed logins can lock an account, nor after a connection failure or a timeout."""
+    if (error.status or 0) >= 500 or error.reason == "not_json":
+        try:
+            mode = read_mode()
+        except ApiError:
+            pass
+        else:
+            module.fail_json(msg="%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
+    module.fail_json(msg="%s. Nothing was changed." % sentence(error), mode=None)
+
+
 def fail_with_mode(module, error, read_mode, previous_mode, **result):
     """Fail after a write was attempted, saying which mode the server is in now: that is what
     the operator needs to decide the next step."""

@@ -85,8 +85,10 @@ class HttpSession:
         self.retries = retries
         # Kept by reference: the caller may share a set that others add to.
         self.secrets = set() if secrets is None else secrets
+        # Given with every request rather than set on the session: requests lets an environment CA
+        # bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) override a session's verify=False.
+        self.verify = ca_path if ca_path else validate_certs
         self.session = requests.Session()
-        self.session.verify = ca_path if ca_path else validate_certs
         self.session.headers["User-Agent"] = USER_AGENT
         # Proxies and CA bundles from the environment apply; a user's ~/.netrc must not add
         # credentials of its own to a request the user did not ask to authenticate.
@@ -127,7 +129,7 @@ class HttpSession:
 
     def _send(self, method, url, **kwargs):
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise ApiError(
                 "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "

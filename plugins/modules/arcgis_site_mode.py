@@ -169,8 +169,8 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.arcgis import
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
     MaintenanceModule,
     diff,
+    fail_before_write,
     fail_with_mode,
-    sentence,
 )
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
 
@@ -214,9 +214,12 @@ def main():
     wanted, editing = module.params["mode"], module.params["allow_editing_via_services"]
     try:
         client = ArcgisClient(module.http_session(), module.params["url"], **credentials(module))
+    except ApiError as exc:
+        module.fail_json(msg=str(exc))
+    try:
         document = client.site_mode()
     except ApiError as exc:
-        module.fail_json(msg="%s. Nothing was changed." % sentence(exc), mode=None)
+        fail_before_write(module, exc, client.mode)
 
     previous = mode_of(document)
     result = dict(changed=differs(document, wanted, editing), mode=wanted, previous_mode=previous, site_mode=document, elapsed=0.0)

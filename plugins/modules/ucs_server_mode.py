@@ -140,8 +140,8 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
     MaintenanceModule,
     diff,
+    fail_before_write,
     fail_with_mode,
-    sentence,
 )
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import MODES, UcsClient, mode_of
@@ -162,9 +162,12 @@ def main():
     wanted = module.params["mode"]
     try:
         client = UcsClient(module.http_session(), module.params["url"], module.params["username"], module.params["password"])
+    except ApiError as exc:
+        module.fail_json(msg=str(exc))
+    try:
         status = client.status()
     except ApiError as exc:
-        module.fail_json(msg="%s. Nothing was changed." % sentence(exc), mode=None)
+        fail_before_write(module, exc, client.mode)
 
     previous = mode_of(status)
     result = dict(changed=previous != wanted, mode=wanted, previous_mode=previous, status=status, elapsed=0.0)

@@ -222,6 +222,7 @@ def test_answer_that_is_not_json(arcgis_server, run_module):
     run = run_module(MODULE, creds(site, mode="read_only"))
     assert run.failed
     assert "is not JSON" in run.msg and "text/html" in run.msg
+    assert run.msg.endswith("Nothing was changed; the server is in mode editable.")
     assert not updates(site)
 
 

@@ -73,7 +73,9 @@ def test_bad_credentials_fail_naming_the_user_not_the_password(ucs_server, run_m
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "username": "ops", "password": "wrong-Pa55word"}, verbosity=3)
     assert run.failed
     assert "authentication failed for user 'ops'" in run.msg
-    assert "Nothing was changed" in run.msg
+    assert run.msg.endswith("Nothing was changed.")
+    # A refused login is not repeated to name the mode: repeated failed logins can lock accounts.
+    assert len(ucs.requests) == 1
     assert "wrong-Pa55word" not in run.output + json.dumps(run.result)
     assert not writes(ucs)
 
@@ -141,6 +143,9 @@ def test_error_bodies_text_and_json_are_reported(ucs_server, run_module, error_b
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
     assert run.failed
     assert "HTTP 500" in run.msg and expected in run.msg
+    # One more read after a server-side error names the mode.
+    assert run.msg.endswith("Nothing was changed; the server is in mode production.")
+    assert run.result["mode"] == "production"
     # The JSON shape is unwrapped to the server's own words.
     assert '"status"' not in run.msg
 
@@ -150,6 +155,7 @@ def test_status_that_is_not_json(ucs_server, run_module):
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
     assert run.failed
     assert "is not JSON" in run.msg and "text/html" in run.msg
+    assert run.msg.endswith("Nothing was changed; the server is in mode production.")
     assert not writes(ucs)
 
 

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWX/AAP integration: credential types, a workflow run the way AWX runs jobs, and the
+execution environment's requirements."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import jinja2
+import pytest
+import yaml
+
+
+COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+AWX = os.path.join(COLLECTION, "extensions", "awx")
+
+
+def injected_environment(credential_type, **inputs):
+    """The environment AWX gives a job from a credential of this type, rendered as AWX does."""
+    with open(os.path.join(AWX, "credential_types", credential_type + ".yml"), encoding="utf-8") as stream:
+        definition = yaml.safe_load(stream)
+    fields = {field["id"]: field.get("default", "") for field in definition["inputs"]["fields"]}
+    fields.update(inputs)
+    return {name: jinja2.Template(template).render(**fields) for name, template in definition["injectors"]["env"].items()}
+
+
+def without(environment, name):
+    return {k: v for k, v in environment.items() if k != name}
+
+
+def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module):
+    ucs = ucs_server(tls=True, username="awx", password="Awx-Secret1", switch_seconds=0.2)
+    environment = injected_environment("ucs", url=ucs.url, username="awx", password="Awx-Secret1", validate_certs=False)
+    assert set(environment) == {"UCS_URL", "UCS_USERNAME", "UCS_PASSWORD", "UCS_VALIDATE_CERTS"}
+    run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
+    assert run.result["changed"] is True, run.output
+    # Each variable is read: without it the same run fails.
+    for name, message in (("UCS_URL", "missing required arguments: url"), ("UCS_PASSWORD", "required together"),
+                          ("UCS_VALIDATE_CERTS", "certificate verification failed")):
+        assert message in run_module("ucs_server_mode", {"mode": "production"}, env=without(environment, name)).msg
+    assert ucs.state()["mode"] == "maintenance"
+
+
+def test_ucs_credential_type_empty_inputs_count_as_not_given(ucs_server, run_module):
+    ucs = ucs_server(switch_seconds=0.2)
+    environment = injected_environment("ucs", url=ucs.url)
+    assert environment["UCS_USERNAME"] == "" and environment["UCS_PASSWORD"] == ""
+    run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
+    assert run.result["changed"] is True, run.output
+    assert not any("authorization" in entry["headers"] for entry in ucs.requests)
+
+
+def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_module):
+    site = arcgis_server(tls=True, username="gisadmin", password="Gis-Secret2", read_only_seconds=0.2)
+    environment = injected_environment("arcgis", url=site.url, username="gisadmin", password="Gis-Secret2", validate_certs=False)
+    assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN", "ARCGIS_VALIDATE_CERTS"}
+    run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
+    assert run.result["changed"] is True, run.output
+    for name, message in (("ARCGIS_ADMIN_URL", "missing required arguments: url"), ("ARCGIS_PASSWORD", "Authentication needed"),
+                          ("ARCGIS_VALIDATE_CERTS", "certificate verification failed")):
+        assert message in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, name)).msg
+
+
+def test_arcgis_credential_type_with_a_token(arcgis_server, run_module):
+    site = arcgis_server(read_only_seconds=0.2)
+    environment = injected_environment("arcgis", url=site.url, token=site.issue_token())
+    run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
+    assert run.result["changed"] is True, run.output
+    assert not site.requests_to("/generateToken")
+    assert "Authentication needed" in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, "ARCGIS_TOKEN")).msg
+
+
+def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None):
+    """One AWX job: ansible-runner, the engine AWX runs every job with."""
+    runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, inventory=str(inventory),
+                                extravars=extravars or {}, quiet=True,
+                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]})
+    output = runner.stdout.read()
+    stats = next(event for event in runner.events if event["event"] == "playbook_on_stats")
+    return runner, output, stats["event_data"].get("artifact_data", {})
+
+
+def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
+    ansible_runner = pytest.importorskip("ansible_runner")
+    app1_ucs = ucs_server(switch_seconds=0.3)
+    app1_site = arcgis_server(read_only_seconds=0.3)
+    app2_ucs = ucs_server(initial_mode="maintenance")
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "window_arcgis_username": "admin", "window_arcgis_password": "admin"},
+        "hosts": {"app1": {"window_ucs_url": app1_ucs.url, "window_arcgis_url": app1_site.url},
+                  "app2": {"window_ucs_url": app2_ucs.url}}}}))
+    # Each job gets its own private data dir, as AWX gives each job its own.
+    jobs = {}
+    for name in ("enter", "work", "exit"):
+        jobs[name] = tmp_path / name
+        shutil.copytree(os.path.join(AWX, "project"), jobs[name] / "project")
+
+    runner, output, artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory)
+    assert runner.rc == 0, output
+    assert artifacts == {"window_records": {"app1": {"ucs": {"previous_mode": "production", "changed": True},
+                                                     "arcgis": {"previous_mode": "editable", "changed": True}},
+                                            "app2": {"ucs": {"previous_mode": "maintenance", "changed": False}}}}
+    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("maintenance", "READ_ONLY", "maintenance")
+
+    # AWX passes a node's set_stats artifacts as extra variables to the nodes after it.
+    runner, output, _artifacts = run_job(ansible_runner, jobs["work"], "work.yml", inventory, extravars=artifacts)
+    assert runner.rc == 0, output
+    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, extravars=artifacts)
+    assert runner.rc == 0, output
+    assert "No record" not in output
+    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("production", "EDITABLE", "maintenance")
+    assert app2_ucs.state()["switches"] == 0
+
+
+def test_execution_environment_introspection_lists_requests():
+    builder = shutil.which("ansible-builder", path=os.path.dirname(sys.executable))
+    if builder is None:
+        pytest.skip("ansible-builder is installed with the newest ansible-core only")
+    collections_root = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
+    completed = subprocess.run([builder, "introspect", "--sanitize", collections_root], capture_output=True, text=True, check=True)
+    # ansible-builder prints YAML whose python section lists requirement lines with their source.
+    document = yaml.safe_load(completed.stdout)
+    lines = document["python"]
+    assert any(line.startswith("requests>=2.25.0") and "opsmodes.maintenance" in line for line in lines), completed.stdout
