@@ -10,6 +10,7 @@ import time
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     ApiError,
+    transient,
     validate_url,
     wait_until,
 )
@@ -58,7 +59,11 @@ class ArcgisClient:
         document = self.http.json(response, what)
         error = _api_error(document)
         if error is not None:
-            raise ApiError("%s: authentication failed: %s" % (what, self.http.scrub(error[1])), url=self.token_url, reason="api", code=error[0])
+            code, message = error
+            # Codes below 500 (400 "Unable to generate token", 498, 499) are a refused login.
+            refused = not isinstance(code, int) or code < 500
+            raise ApiError("%s: %s%s" % (what, "authentication failed: " if refused else "", self.http.scrub(message)),
+                           url=self.token_url, reason="api", code=code)
         token = document.get("token")
         if not isinstance(token, str) or not token:
             raise ApiError("%s: the answer carries no token" % what, url=self.token_url, reason="api")
@@ -95,9 +100,9 @@ class ArcgisClient:
                 message += " (the token given was refused; give a valid token, or username and password)"
             raise ApiError("%s: %s" % (what, self.http.scrub(message)), url=self.url + path, reason="api", code=code)
 
-    def site_mode(self):
+    def site_mode(self, retry=True):
         """The mode document (`siteMode`, `copyConfigLocal`, `lastModified`, ...)."""
-        document = self.call("/mode", "Reading the ArcGIS site mode")
+        document = self.call("/mode", "Reading the ArcGIS site mode", retry=retry)
         mode_of(document)
         return document
 
@@ -123,9 +128,19 @@ class ArcgisClient:
         """Follow the job until it ends. A FAILED job, or a COMPLETED one whose operation
         response is an error, raises ApiError with the job's messages."""
         what = "Following the ArcGIS site mode job %s" % jobid
+        last_error = None
 
         def probe():
-            document = self.call("/system/jobs/" + jobid, what)
+            nonlocal last_error
+            try:
+                # The poll loop is the retry: no backoff of the transport's on top of it.
+                document = self.call("/system/jobs/" + jobid, what, retry=False)
+            except ApiError as exc:
+                if not transient(exc):
+                    raise
+                last_error = exc
+                return None
+            last_error = None
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
                 raise ApiError("%s: the job ended %s: %s" % (what, status, _messages(document) or "no message"), reason="api")
@@ -137,23 +152,32 @@ class ArcgisClient:
             return None
 
         if wait_until(probe, deadline) is None:
-            raise ApiError("Timed out following the ArcGIS site mode job %s: it was still running" % jobid, reason="timeout")
+            raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (
+                jobid, "it was still running" if last_error is None else "the last answer was an error: %s" % last_error), reason="timeout")
 
     def wait_for_mode(self, mode, allow_editing_via_services, deadline):
         """Poll the site mode until it reports `mode` (and the editing flag, where the server
         reports it). Returns the mode document; ApiError when time runs out."""
         last_mode = None
+        last_error = None
 
         def probe():
-            nonlocal last_mode
-            document = self.site_mode()
-            last_mode = mode_of(document)
+            nonlocal last_mode, last_error
+            try:
+                document = self.site_mode(retry=False)
+            except ApiError as exc:
+                if not transient(exc):
+                    raise
+                last_error = exc
+                return None
+            last_mode, last_error = mode_of(document), None
             return document if not differs(document, mode, allow_editing_via_services) else None
 
         document = wait_until(probe, deadline)
         if document is None:
-            raise ApiError("Timed out waiting for the ArcGIS site at %s to reach mode %s: it still reports %s"
-                           % (self.url, mode, last_mode), reason="timeout")
+            raise ApiError("Timed out waiting for the ArcGIS site at %s to reach mode %s: %s" % (
+                self.url, mode, "it still reports %s" % last_mode if last_error is None else "the last answer was an error: %s" % last_error),
+                reason="timeout")
         return document
 
 

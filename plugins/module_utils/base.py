@@ -15,6 +15,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport imp
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpSession,
+    transient,
 )
 
 
@@ -72,13 +73,12 @@ def fail_before_write(module, error, read_mode):
     """Fail before anything was written. After a server-side error (5xx, an answer that is not
     JSON) one more read may still name the mode; after a refused login it is not tried, since
     repeated failed logins can lock an account, nor after a connection failure or a timeout."""
-    if (error.status or 0) >= 500 or error.reason == "not_json":
+    if transient(error) and error.reason not in ("timeout", "connection"):
         try:
             mode = read_mode()
         except ApiError:
-            pass
-        else:
-            module.fail_json(msg="%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
+            module.fail_json(msg="%s. Nothing was changed; its mode could not be read." % sentence(error), mode=None)
+        module.fail_json(msg="%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
     module.fail_json(msg="%s. Nothing was changed." % sentence(error), mode=None)
 
 

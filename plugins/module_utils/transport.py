@@ -73,6 +73,15 @@ class ApiError(Exception):
         return self.message
 
 
+def transient(error):
+    """Whether an ApiError met while waiting for a switch may pass: the server is busy switching
+    (5xx, also inside an ArcGIS answer), behind a proxy's error page, or briefly out of reach. Once
+    a write was sent, giving up on one of these would leave the operator guessing."""
+    return ((error.status or 0) >= 500
+            or (error.reason == "api" and isinstance(error.code, int) and error.code >= 500)
+            or error.reason in ("timeout", "connection", "not_json"))
+
+
 class HttpSession:
     """One requests session for one module run.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     RETRY_STATUSES,
     ApiError,
+    transient,
     validate_url,
     wait_until,
 )
@@ -65,9 +66,9 @@ class UcsClient:
         return True
 
     def wait_for_mode(self, mode, deadline):
-        """Poll the status until it reports `mode`. 5xx answers and connection failures mean the
-        server is still switching: once a write was sent, giving up on one of them would leave
-        the operator guessing. Returns the status document; raises ApiError when time runs out."""
+        """Poll the status until it reports `mode`, passing over transient errors (503 is how the
+        server says it is switching). Returns the status document; raises ApiError when time runs
+        out."""
         last_mode = None
         switching = None
 
@@ -76,7 +77,7 @@ class UcsClient:
             try:
                 status = self.status(retry=False)
             except ApiError as exc:
-                if (exc.status or 0) >= 500 or exc.reason in ("timeout", "connection"):
+                if transient(exc):
                     switching = exc
                     return None
                 raise

@@ -121,6 +121,10 @@ class ArcgisEmulator(Emulator):
     def error(self, status, message):
         return Response.json({"status": "error", "messages": [message], "code": status})
 
+    def injected_status(self, status):
+        # A real HTTP status, as a web adaptor, proxy or the servlet container answers it.
+        return Response.text("<html><body><h1>HTTP Status %d</h1></body></html>" % status, status=status, content_type="text/html")
+
     @staticmethod
     def _token_error(code, message, details=()):
         return Response.json({"error": {"code": code, "message": message, "details": list(details)}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import threading
 import time
@@ -24,7 +25,7 @@ DEFAULT_KEY = os.path.join(CERT_DIR, "emulator.key")
 # that reading the log back does not change what the log says.
 CONTROL_PREFIX = "/_emulator/"
 
-FAULT_KINDS = ("drop", "drop_after", "slow", "not_json")
+FAULT_KINDS = ("drop", "drop_after", "slow", "not_json", "api_error")
 
 
 @dataclass
@@ -79,8 +80,8 @@ class Response:
 
 @dataclass
 class Fault:
-    """One fault switch: applies to the next `count` requests that match `method` and end with
-    `path` (both optional). `kind` is an HTTP status code (answered without processing the
+    """One fault switch: applies to the next `count` requests that match `method` and whose path
+    matches the regular expression `path` (both optional). `kind` is an HTTP status code (answered without processing the
     request), `drop` (connection closed before processing), `drop_after` (processed, then
     closed without an answer), `slow` (processed, answered `seconds` late) or `not_json` (processed,
     answered with a body that is not JSON)."""
@@ -94,7 +95,8 @@ class Fault:
     @classmethod
     def parse(cls, spec):
         """`KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]`, e.g. `503:3`, `drop:1:POST`,
-        `slow=40:1:POST:/server/mode`, `500:2:GET:/server/status`."""
+        `slow=40:1:POST:/server/mode`, `500:2:GET:/server/status`, `500:1::/system/jobs/`; PATH is a
+        regular expression searched for in the request's path (`/mode$` is the mode alone)."""
         parts = spec.split(":", 3)
         kind, _equals, seconds = parts[0].partition("=")
         if not (kind.isdigit() or kind in FAULT_KINDS):
@@ -114,7 +116,7 @@ class Fault:
         return (
             self.count > 0
             and (self.method is None or self.method == request.method)
-            and (self.path is None or request.path.endswith(self.path))
+            and (self.path is None or re.search(self.path, request.path) is not None)
         )
 
 
@@ -232,7 +234,9 @@ class Emulator:
             if fault is not None and fault.kind == "drop":
                 response = Response(drop=True)
             elif fault is not None and fault.kind.isdigit():
-                response = self.error(int(fault.kind), "Injected fault: HTTP %s" % fault.kind)
+                response = self.injected_status(int(fault.kind))
+            elif fault is not None and fault.kind == "api_error":
+                response = self.error(500, "java.lang.NullPointerException")
             else:
                 response = self.handle(request)
                 if fault is not None and fault.kind == "drop_after":
@@ -250,6 +254,10 @@ class Emulator:
     def error(self, status, message):
         """An error answer in the server's own shape; subclasses override."""
         return Response.text(message, status=status)
+
+    def injected_status(self, status):
+        """The answer to a status-code fault: that HTTP status, with the server's error body."""
+        return self.error(status, "Injected fault: HTTP %d" % status)
 
     def _log(self, request):
         entry = {

@@ -86,6 +86,32 @@ def module_task(module, args):
       ignore_errors: true""" % (module, json.dumps(args))
 
 
+@dataclass
+class PlaybookRun:
+    output: str
+    returncode: int
+
+
+@pytest.fixture
+def run_collection_playbook(tmp_path):
+    """Run one of the collection's playbooks (`window`, `enter`, `exit`) against an inventory given
+    as host name -> host variables."""
+    def run(name, hosts, extra_vars=None, verbosity=0, check=False):
+        inventory = tmp_path / "inventory.json"
+        inventory.write_text(json.dumps({"all": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}, "hosts": hosts}}))
+        command = [os.path.join(BIN, "ansible-playbook"), "opsmodes.maintenance." + name, "-i", str(inventory),
+                   "-e", json.dumps(extra_vars or {})]
+        if verbosity:
+            command.append("-" + "v" * verbosity)
+        if check:
+            command += ["--check", "--diff"]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
+                                   env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="false"))
+        return PlaybookRun(output=completed.stdout + completed.stderr, returncode=completed.returncode)
+    return run
+
+
 @pytest.fixture
 def run_tasks(tmp_path):
     def run(tasks_yaml, **kwargs):

@@ -218,7 +218,7 @@ def test_every_request_asks_for_json(arcgis_server, run_module):
 
 
 def test_answer_that_is_not_json(arcgis_server, run_module):
-    site = site_with(arcgis_server, faults=["not_json:1:POST:/mode"])
+    site = site_with(arcgis_server, faults=["not_json:1:POST:/mode$"])
     run = run_module(MODULE, creds(site, mode="read_only"))
     assert run.failed
     assert "is not JSON" in run.msg and "text/html" in run.msg
