@@ -25,7 +25,7 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo bench test venvs ansible-test-ready collection units sanity lint docs functional molecule build-collection clean
+.PHONY: help demo bench test venvs ansible-test-ready collection units sanity lint docs functional molecule package clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
@@ -33,18 +33,13 @@ help:
 	@echo "make bench  benchmarks against hand-written uri playbooks, written to bench/RESULTS.md"
 	@echo "make clean  remove build/"
 
-$(VENV_OLDEST)/.installed: tests/requirements/core-oldest.txt tests/requirements/common.txt requirements.txt
-	@test -n "$(PYTHON_OLDEST)" || { echo "No Python 3.10-3.12 found for ansible-core 2.17" >&2; exit 1; }
-	rm -rf $(VENV_OLDEST)
-	$(PYTHON_OLDEST) -m venv $(VENV_OLDEST)
-	$(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/core-oldest.txt
-	touch $@
-
-$(VENV_NEWEST)/.installed: tests/requirements/core-newest.txt tests/requirements/common.txt requirements.txt
-	@test -n "$(PYTHON_NEWEST)" || { echo "No Python 3.12+ found for the newest ansible-core" >&2; exit 1; }
-	rm -rf $(VENV_NEWEST)
-	$(PYTHON_NEWEST) -m venv $(VENV_NEWEST)
-	$(VENV_NEWEST)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/core-newest.txt
+PYTHON_oldest = $(PYTHON_OLDEST)
+PYTHON_newest = $(PYTHON_NEWEST)
+$(BUILD)/venv/%/.installed: tests/requirements/core-%.txt tests/requirements/common.txt requirements.txt
+	@test -n "$(PYTHON_$*)" || { echo "No Python found for the $* ansible-core: set PYTHON_OLDEST (3.10-3.12) or PYTHON_NEWEST (3.12+)" >&2; exit 1; }
+	rm -rf $(BUILD)/venv/$*
+	$(PYTHON_$*) -m venv $(BUILD)/venv/$*
+	$(BUILD)/venv/$*/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/core-$*.txt
 	touch $@
 
 venvs: $(VENV_OLDEST)/.installed $(VENV_NEWEST)/.installed
@@ -103,10 +98,17 @@ functional: venvs collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
 		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
 
-build-collection: venvs collection
-	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist
+# The tarball users get: built, installed where nothing else is, and its plugins rendered from there.
+package: venvs collection
+	rm -rf $(BUILD)/dist $(BUILD)/installed
+	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --output-path $(BUILD)/dist
+	! tar -tzf $(BUILD)/dist/opsmodes-maintenance-*.tar.gz | grep -E '(^|/)(build|tests/output|\.git|__pycache__)/'
+	$(VENV_NEWEST)/bin/ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/opsmodes-maintenance-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/ansible-doc opsmodes.maintenance.ucs_server_mode opsmodes.maintenance.arcgis_site_mode > /dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/ansible-doc -t role opsmodes.maintenance.window > /dev/null
+	@echo "package: $$(ls $(BUILD)/dist) builds, installs and renders"
 
-test: units sanity lint docs functional molecule
+test: units sanity lint docs package functional molecule
 
 clean:
 	rm -rf $(BUILD)

@@ -191,16 +191,17 @@ def bench_overshoot(samples, switch_seconds, workdir):
 def bench_scale(sizes, switch_seconds, workdir):
     out = []
     for hosts in sizes:
-        for forks in (5, hosts):
+        for forks, window_async in ((5, False), (5, True), (hosts, True)):
             servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
             try:
                 inventory = os.path.join(workdir, "scale.json")
                 write_inventory(inventory, {"h%03d" % i: {"window_ucs_url": s.url} for i, s in enumerate(servers)})
                 state_file = os.path.join(workdir, "scale-state.json")
-                row = {"hosts": hosts, "forks": forks}
+                row = {"hosts": hosts, "forks": forks, "async": window_async}
                 for action in ("enter", "exit"):
                     seconds, peak, code, output = run_playbook("opsmodes.maintenance." + action, inventory, forks,
-                                                               {"window_state_file": state_file}, sample_memory=True)
+                                                               {"window_state_file": state_file, "window_async": window_async},
+                                                               sample_memory=True)
                     if code != 0:
                         raise RuntimeError(output[-3000:])
                     row[action + "_seconds"], row[action + "_peak_mib"] = seconds, peak
@@ -216,8 +217,9 @@ def bench_scale(sizes, switch_seconds, workdir):
 def growth(scale, switch_seconds):
     """How each measure grows with the hosts, from the smallest and largest runs at each forks."""
     lines = ["How it grows (from the smallest to the largest run at the same forks):", ""]
-    for label, pick in (("default forks (5)", lambda row: row["forks"] == 5 and row["hosts"] != 5),
-                        ("forks = hosts", lambda row: row["forks"] == row["hosts"])):
+    for label, pick in (("5 forks, window_async false", lambda row: row["forks"] == 5 and not row["async"]),
+                        ("5 forks, window_async true", lambda row: row["forks"] == 5 and row["async"]),
+                        ("forks = hosts, window_async true", lambda row: row["forks"] == row["hosts"] and row["async"])):
         rows = sorted((row for row in scale if pick(row)), key=lambda row: row["hosts"])
         if len(rows) < 2:
             continue
@@ -225,8 +227,8 @@ def growth(scale, switch_seconds):
         added = large["hosts"] - small["hosts"]
         per_host = (large["enter_seconds"] - small["enter_seconds"]) / added
         memory = (max(large["enter_peak_mib"], large["exit_peak_mib"]) - max(small["enter_peak_mib"], small["exit_peak_mib"])) / added
-        lines.append("- %s: enter costs %.2f s more per added host (a switch takes %.1f s, so the switches overlap); "
-                     "peak memory grows by %.1f MiB per added host; requests grow by %.1f per added host (the same per server)."
+        lines.append("- %s: enter costs %.2f s more per added host (one switch takes %.1f s); peak memory grows by %.1f MiB "
+                     "per added host; requests by %.1f per added host, the same for every server."
                      % (label, per_host, switch_seconds, memory, (large["requests"] - small["requests"]) / added))
     lines.append("")
     return lines
@@ -303,6 +305,8 @@ def targets(results):
 
 def report(results, options):
     lines = ["# Benchmarks", "", "Measured by `make bench` (bench/run.py) on: " + results["machine"] + ".", ""]
+    if options.keep:
+        lines += ["Parts other than %s were measured in an earlier run on the same machine (`--keep`)." % options.only, ""]
     rows = targets(results)
     if rows:
         lines += ["## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
@@ -340,18 +344,20 @@ def report(results, options):
                   "Each host has its own emulated UCS server whose switch takes %.1f s; `opsmodes.maintenance.enter` then "
                   "`opsmodes.maintenance.exit`, each a separate `ansible-playbook` run with a state file. Peak memory: "
                   "the resident memory of the whole process tree, sampled every 50 ms." % options.scale_switch_seconds, "",
-                  "| hosts | forks | enter (s) | exit (s) | peak memory (MiB) | requests | all restored |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+                  "| hosts | forks | window_async | enter (s) | exit (s) | peak memory (MiB) | requests | all restored |",
+                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
         for row in scale:
-            lines.append("| %d | %d | %.1f | %.1f | %.0f | %d | %s |" % (row["hosts"], row["forks"], row["enter_seconds"], row["exit_seconds"],
-                                                                    max(row["enter_peak_mib"], row["exit_peak_mib"]), row["requests"],
-                                                                    "yes" if row["all_restored"] else "NO"))
+            lines.append("| %d | %d | %s | %.1f | %.1f | %.0f | %d | %s |" % (
+                row["hosts"], row["forks"], "true" if row["async"] else "false", row["enter_seconds"], row["exit_seconds"],
+                max(row["enter_peak_mib"], row["exit_peak_mib"]), row["requests"], "yes" if row["all_restored"] else "NO"))
         lines.append("")
         lines += growth(scale, options.scale_switch_seconds)
-        lines += ["The switches themselves overlap: the role runs its modules asynchronously, so a batch of forks starts every "
-                  "switch at once and a host's UCS and ArcGIS switch together; with 5 forks, 100 hosts no longer cost 20 switch times. "
-                  "What remains grows with the hosts is Ansible's own per-host work (templating, one Python process per module run "
-                  "and per `async_status` poll), which this machine's %d cores do one or two at a time whatever the forks; memory "
+        lines += ["Without `window_async`, 5 forks switch 5 hosts at a time: the switch time is paid once per batch, so it grows "
+                  "with hosts / forks. With it (the default), a batch starts its switches and moves on, and the switch time is paid "
+                  "about once. What still grows with the hosts is Ansible's own per-host work (templating, one Python process per "
+                  "module run and per `async_status` poll), which this machine's %d cores do two at a time whatever the forks: "
+                  "with switches this short that work dominates, and the `async_status` polls make it larger; the longer the real "
+                  "switches (UCS drains for a minute by default, ArcGIS restarts every service), the more the overlap wins. Memory "
                   "grows with the forks, each a Python process, not with the hosts." % os.cpu_count(), ""]
     startup = results.get("startup")
     if startup:
@@ -371,12 +377,16 @@ def main():
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--switch-seconds", type=float, default=3.0)
     parser.add_argument("--scale", default="10,50,100")
-    parser.add_argument("--scale-switch-seconds", type=float, default=2.0)
+    parser.add_argument("--scale-switch-seconds", type=float, default=5.0)
     parser.add_argument("--startup-runs", type=int, default=20)
     parser.add_argument("--only", default="modules,overshoot,scale,startup")
+    parser.add_argument("--keep", help="a results JSON of an earlier run on this machine whose parts not run now are kept")
     options = parser.parse_args()
     parts = options.only.split(",")
     results = {"machine": machine()}
+    if options.keep:
+        with open(options.keep, encoding="utf-8") as stream:
+            results.update({k: v for k, v in json.load(stream).items() if k != "machine" and k not in parts})
     with tempfile.TemporaryDirectory(prefix="opsmodes-bench-") as workdir:
         if "modules" in parts:
             results["modules"] = bench_modules(options.hosts, options.forks, options.rounds, workdir)

@@ -10,9 +10,8 @@ import time
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     ApiError,
-    transient,
+    Poll,
     validate_url,
-    wait_until,
 )
 
 # The module's names for the modes and the API's.
@@ -128,19 +127,8 @@ class ArcgisClient:
         """Follow the job until it ends. A FAILED job, or a COMPLETED one whose operation
         response is an error, raises ApiError with the job's messages."""
         what = "Following the ArcGIS site mode job %s" % jobid
-        last_error = None
 
-        def probe():
-            nonlocal last_error
-            try:
-                # The poll loop is the retry: no backoff of the transport's on top of it.
-                document = self.call("/system/jobs/" + jobid, what, retry=False)
-            except ApiError as exc:
-                if not transient(exc):
-                    raise
-                last_error = exc
-                return None
-            last_error = None
+        def ended(document):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
                 raise ApiError("%s: the job ended %s: %s" % (what, status, _messages(document) or "no message"), reason="api")
@@ -148,36 +136,24 @@ class ArcgisClient:
                 error = _api_error(document.get("operationResponse") or {})
                 if error is not None:
                     raise ApiError("%s: the job completed with an error: %s" % (what, error[1]), reason="api", code=error[0])
-                return document
-            return None
+                return True
+            return False
 
-        if wait_until(probe, deadline) is None:
+        # The poll is the retry: no backoff of the transport's on top of it.
+        poll = Poll(lambda: self.call("/system/jobs/" + jobid, what, retry=False), ended)
+        if poll.run(deadline) is None:
             raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (
-                jobid, "it was still running" if last_error is None else "the last answer was an error: %s" % last_error), reason="timeout")
+                jobid, "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error), reason="timeout")
 
     def wait_for_mode(self, mode, allow_editing_via_services, deadline):
         """Poll the site mode until it reports `mode` (and the editing flag, where the server
         reports it). Returns the mode document; ApiError when time runs out."""
-        last_mode = None
-        last_error = None
-
-        def probe():
-            nonlocal last_mode, last_error
-            try:
-                document = self.site_mode(retry=False)
-            except ApiError as exc:
-                if not transient(exc):
-                    raise
-                last_error = exc
-                return None
-            last_mode, last_error = mode_of(document), None
-            return document if not differs(document, mode, allow_editing_via_services) else None
-
-        document = wait_until(probe, deadline)
+        poll = Poll(lambda: self.site_mode(retry=False), lambda document: not differs(document, mode, allow_editing_via_services))
+        document = poll.run(deadline)
         if document is None:
             raise ApiError("Timed out waiting for the ArcGIS site at %s to reach mode %s: %s" % (
-                self.url, mode, "it still reports %s" % last_mode if last_error is None else "the last answer was an error: %s" % last_error),
-                reason="timeout")
+                self.url, mode, "it still reports %s" % (mode_of(poll.last) if poll.last is not None else None)
+                if poll.error is None else "the last answer was an error: %s" % poll.error), reason="timeout")
         return document
 
 

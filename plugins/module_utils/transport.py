@@ -221,6 +221,33 @@ def wait_until(probe, deadline):
         time.sleep(max(0.0, min(started + POLL_INTERVAL, deadline) - now))
 
 
+class Poll:
+    """Waiting for a switch: `read()` until `done(answer)` is true, passing over transient errors.
+    `last` and `error` keep the last answer and the last error since it, for the message when
+    time runs out; `done` may raise to end the wait with a failure."""
+
+    def __init__(self, read, done):
+        self.read = read
+        self.done = done
+        self.last = None
+        self.error = None
+
+    def run(self, deadline):
+        """The answer that was done, or None when the deadline passed first."""
+        return wait_until(self._probe, deadline)
+
+    def _probe(self):
+        try:
+            answer = self.read()
+        except ApiError as exc:
+            if not transient(exc):
+                raise
+            self.error = exc
+            return None
+        self.last, self.error = answer, None
+        return answer if self.done(answer) else None
+
+
 class _NoNetrc:
     """requests reads ~/.netrc when a request has no auth of its own; this auth object stops that
     and adds nothing."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     RETRY_STATUSES,
     ApiError,
-    transient,
+    Poll,
     validate_url,
-    wait_until,
 )
 
 MODES = ("maintenance", "production")
@@ -69,29 +68,15 @@ class UcsClient:
         """Poll the status until it reports `mode`, passing over transient errors (503 is how the
         server says it is switching). Returns the status document; raises ApiError when time runs
         out."""
-        last_mode = None
-        switching = None
-
-        def probe():
-            nonlocal last_mode, switching
-            try:
-                status = self.status(retry=False)
-            except ApiError as exc:
-                if transient(exc):
-                    switching = exc
-                    return None
-                raise
-            last_mode, switching = mode_of(status), None
-            return status if last_mode == mode else None
-
-        status = wait_until(probe, deadline)
+        poll = Poll(lambda: self.status(retry=False), lambda status: mode_of(status) == mode)
+        status = poll.run(deadline)
         if status is None:
-            if switching is not None:
-                where = "the server was still switching (last answer: %s)" % switching
-                if last_mode:
-                    where += "; the last mode it reported was %s" % last_mode
+            if poll.error is not None:
+                where = "the server was still switching (last answer: %s)" % poll.error
+                if poll.last is not None:
+                    where += "; the last mode it reported was %s" % mode_of(poll.last)
             else:
-                where = "the server still reports mode %s" % last_mode
+                where = "the server still reports mode %s" % (mode_of(poll.last) if poll.last is not None else None)
             raise ApiError("Timed out waiting for the UCS server at %s to reach mode %s: %s" % (self.url, mode, where),
                            url=self.url, reason="timeout")
         return status

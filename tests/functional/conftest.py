@@ -126,7 +126,8 @@ def run_module(tmp_path):
     return run
 
 
-def _emulator_factory(cls):
+def _serve(cls):
+    """A fixture body: a factory of started emulators of `cls`, all stopped afterwards."""
     started = []
 
     def make(**switches):
@@ -134,20 +135,16 @@ def _emulator_factory(cls):
         started.append(emulator)
         return emulator
 
-    return make, started
+    yield make
+    for emulator in started:
+        emulator.stop()
 
 
 @pytest.fixture
 def ucs_server():
-    make, started = _emulator_factory(UcsEmulator)
-    yield make
-    for emulator in started:
-        emulator.stop()
+    yield from _serve(UcsEmulator)
 
 
 @pytest.fixture
 def arcgis_server():
-    make, started = _emulator_factory(ArcgisEmulator)
-    yield make
-    for emulator in started:
-        emulator.stop()
+    yield from _serve(ArcgisEmulator)
