@@ -323,11 +323,13 @@ def report(results, options):
             ping = modules["converged"]["ping"]["median_seconds"]
             lines += ["### %s run" % state.capitalize(), "", "| variant | wall time (s) | vs ping | requests per server |", "| --- | ---: | ---: | ---: |"]
             for name, entry in by.items():
-                lines.append("| %s | %.2f | %.2f | %g |" % (name, entry["median_seconds"], ratio(entry["median_seconds"], ping), entry["median_requests_per_server"]))
+                lines.append("| %s | %.2f | %.2f | %g |" % (name, entry["median_seconds"], ratio(entry["median_seconds"], ping),
+                                                            entry["median_requests_per_server"]))
             lines += ["", "| ratio | value |", "| --- | ---: |",
                       "| ucs module / ucs uri | %.2f |" % ratio(by["ucs module"]["median_seconds"], by["ucs uri"]["median_seconds"]),
                       "| arcgis module / arcgis uri | %.2f |" % ratio(by["arcgis module"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
-                      "| arcgis module with a token / arcgis uri | %.2f |" % ratio(by["arcgis module, token"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
+                      "| arcgis module with a token / arcgis uri | %.2f |"
+                      % ratio(by["arcgis module, token"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
                       ""]
     overshoot = results.get("overshoot")
     if overshoot:
@@ -336,7 +338,8 @@ def report(results, options):
                   "while it switched." % (options.switch_seconds, options.samples), "",
                   "| module | median overshoot (s) | max (s) | polls per second while switching (mean) |", "| --- | ---: | ---: | ---: |"]
         for kind, entry in overshoot.items():
-            lines.append("| %s | %.3f | %.3f | %.2f |" % (kind, entry["median_overshoot_seconds"], max(entry["overshoot_seconds"]), entry["mean_polls_per_second"]))
+            values = (kind, entry["median_overshoot_seconds"], max(entry["overshoot_seconds"]), entry["mean_polls_per_second"])
+            lines.append("| %s | %.3f | %.3f | %.2f |" % values)
         lines.append("")
     scale = results.get("scale")
     if scale:
