@@ -193,16 +193,14 @@ class HttpSession:
             document = response.json()
         except ValueError:
             content_type = response.headers.get("Content-Type", "unknown")
+            excerpt = self.excerpt(response.text)
             raise ApiError("%s: the answer from %s is not JSON (HTTP %s, %s): %s"
-                           % (what, public_url(response.url), response.status_code, content_type, self.excerpt(response.text)),
-                           url=public_url(response.url), status=response.status_code, reason="not_json", excerpt=self.excerpt(response.text))
+                           % (what, public_url(response.url), response.status_code, content_type, excerpt),
+                           url=public_url(response.url), status=response.status_code, reason="not_json", excerpt=excerpt)
         if not isinstance(document, dict):
             raise ApiError("%s: the answer from %s is JSON but not an object: %s" % (what, public_url(response.url), self.excerpt(response.text)),
                            url=public_url(response.url), status=response.status_code, reason="not_json")
         return document
-
-    def close(self):
-        self.session.close()
 
 
 def wait_until(probe, deadline):
