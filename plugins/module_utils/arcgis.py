@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import time
 
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import PENDING, ApiSpec, ModeService
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     ApiError,
     Poll,
@@ -24,12 +27,16 @@ TOKEN_MARGIN_SECONDS = 30
 JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
 
 
-class ArcgisClient:
+class ArcgisClient(ModeService):
     """Every request is a POST with `f=json` and the token in the form body, never in a URL:
     the Administrator API's rule for POSTs, and no token ends up in a proxy or access log."""
 
-    def __init__(self, http, url, token=None, username=None, password=None, token_url=None, referer=None):
+    document_key = "site_mode"
+
+    def __init__(self, http, url, token=None, username=None, password=None, token_url=None, referer=None,
+                 allow_editing_via_services=None):
         self.http = http
+        self.allow_editing_via_services = allow_editing_via_services
         self.url = validate_url(url)
         self.token_url = validate_url(token_url, "token_url") if token_url else self.url + "/generateToken"
         self.username = username
@@ -105,8 +112,32 @@ class ArcgisClient:
         mode_of(document)
         return document
 
-    def mode(self):
-        return mode_of(self.site_mode())
+    # -- ModeService ---------------------------------------------------------------------------
+    def read(self, deadline):
+        return self.site_mode()
+
+    def mode_of(self, document):
+        return mode_of(document)
+
+    def differs(self, document, wanted):
+        return differs(document, wanted, self.allow_editing_via_services)
+
+    def diff(self, document, wanted):
+        """Before and after: the mode, and the editing flag where it is asked for and reported."""
+        before, after = {"mode": mode_of(document)}, {"mode": wanted}
+        reported = allow_editing_of(document)
+        if self.allow_editing_via_services is not None and reported is not None:
+            before["allow_editing_via_services"], after["allow_editing_via_services"] = reported, self.allow_editing_via_services
+        return {"before": before, "after": after}
+
+    def write(self, wanted, deadline):
+        accepted, jobid = self.update(wanted, self.allow_editing_via_services)
+        return jobid if accepted else PENDING
+
+    def wait(self, wanted, handle, deadline):
+        if handle is not PENDING and handle:
+            self.wait_for_job(handle, deadline)
+        return self.wait_for_mode(wanted, self.allow_editing_via_services, deadline)
 
     def update(self, mode, allow_editing_via_services=None):
         """Ask for `mode` asynchronously. Returns (accepted, jobid): the job id is None when the
@@ -210,3 +241,34 @@ def _code(value):
         return int(value)
     except (TypeError, ValueError):
         return value
+
+
+def _service(http, params):
+    """The client for the module's options. Authentication is checked here rather than by the
+    argument spec so that empty environment variables (as AWX credential injectors set them)
+    count as not given."""
+    token, username, password = (params[k] or None for k in ("token", "username", "password"))
+    if token and (username or password):
+        raise ApiError("Give either token, or username and password; not both.")
+    if not token and not (username and password):
+        raise ApiError("Authentication needed: give token, or username and password.")
+    return ArcgisClient(http, params["url"], token=token, username=username, password=password, token_url=params["token_url"],
+                        referer=params["referer"], allow_editing_via_services=params["allow_editing_via_services"])
+
+
+API = ApiSpec(
+    name="arcgis",
+    options=dict(
+        url=dict(type="str", required=True, fallback=(env_fallback, ["ARCGIS_ADMIN_URL"])),
+        mode=dict(type="str", required=True, choices=list(SITE_MODES)),
+        allow_editing_via_services=dict(type="bool"),
+        token=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_TOKEN"])),
+        username=dict(type="str", fallback=(env_fallback, ["ARCGIS_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_PASSWORD"])),
+        token_url=dict(type="str", no_log=False),
+        referer=dict(type="str"),
+    ),
+    env_prefix="ARCGIS",
+    wait_timeout=600,
+    service=_service,
+)

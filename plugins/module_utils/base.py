@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every mode module shares: the option specs merged into its own, the HTTP session, and
-the shape of its result and of its failures."""
+"""What every mode module shares: the option specs merged into its own, and `converge`, the one
+read-compare-write-wait that both the modules' `main` and the role's action plugin run."""
 
 from __future__ import annotations
 
@@ -19,79 +19,186 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport imp
 )
 
 
-def shared_argument_spec(env_prefix, wait_timeout):
-    """The options documented by the `opsmodes.maintenance.connection` doc fragment, plus
-    `wait` and `wait_timeout`, whose default differs per API."""
-    return dict(
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [env_prefix + "_VALIDATE_CERTS"])),
-        ca_path=dict(type="path"),
-        timeout=dict(type="float", default=30),
-        retries=dict(type="int", default=3),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="float", default=wait_timeout),
-    )
+class ApiSpec:
+    """What a client module (ucs.py, arcgis.py) declares about its API for the code here.
+
+    `options`: the module's own option specs; `env_prefix`: the prefix of its environment
+    variables (`UCS`, `ARCGIS`); `wait_timeout`: the default of that option; `service`: a
+    callable (HttpSession, params) -> ModeService, raising ApiError on bad input.
+    """
+
+    def __init__(self, name, options, env_prefix, wait_timeout, service, required_together=()):
+        self.name = name
+        self.options = options
+        self.env_prefix = env_prefix
+        self.wait_timeout = wait_timeout
+        self.service = service
+        self.required_together = list(required_together)
+
+    def argument_spec(self):
+        """The module's options merged with the shared ones documented by the
+        `opsmodes.maintenance.connection` doc fragment."""
+        spec = dict(
+            validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [self.env_prefix + "_VALIDATE_CERTS"])),
+            ca_path=dict(type="path", fallback=(env_fallback, [self.env_prefix + "_CA_PATH"])),
+            timeout=dict(type="float", default=30),
+            retries=dict(type="int", default=3),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="float", default=self.wait_timeout),
+        )
+        spec.update(self.options)
+        return spec
+
+
+class ModeService:
+    """One server's mode, as `converge` needs it; ucs.py and arcgis.py implement it.
+
+    `document_key` names the document read last in results (`status`, `site_mode`).
+    """
+
+    document_key = "document"
+
+    def read(self, deadline):
+        """The document that carries the mode, waiting through a switch under way until
+        `deadline` (a time.monotonic() value). ApiError when it cannot be had."""
+        raise NotImplementedError
+
+    def mode_of(self, document):
+        raise NotImplementedError
+
+    def differs(self, document, wanted):
+        return self.mode_of(document) != wanted
+
+    def diff(self, document, wanted):
+        return {"before": {"mode": self.mode_of(document)}, "after": {"mode": wanted}}
+
+    def write(self, wanted, deadline):
+        """Ask for `wanted`. Returns a handle for `wait` (the server's answer says what to wait
+        on), or PENDING when the answer leaves open whether the write was taken: then the mode
+        read decides, and `wait` must run whatever the `wait` option says."""
+        raise NotImplementedError
+
+    def wait(self, wanted, handle, deadline):
+        """Wait until the server reports `wanted`; the document read last. ApiError otherwise."""
+        raise NotImplementedError
+
+
+# `write`'s answer when the server may or may not have taken the write.
+PENDING = object()
+
+
+class ModeFailure(Exception):
+    """A failed converge: `msg` says what happened and where the server stands, `result` holds
+    the rest of the task's result (`mode` always)."""
+
+    def __init__(self, msg, **result):
+        super().__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
+def validate_params(params):
+    for option in ("timeout", "wait_timeout"):
+        if params[option] <= 0:
+            raise ApiError("%s must be a positive number of seconds, got %s" % (option, params[option]))
+    if params["retries"] < 0:
+        raise ApiError("retries must be zero or more, got %s" % params["retries"])
+
+
+def http_session(params, secrets):
+    """The HTTP session of one run. `secrets` is shared by reference: a secret learnt at run time
+    (a generated token) is then masked in excerpts and in results alike."""
+    return HttpSession(validate_certs=params["validate_certs"], ca_path=params["ca_path"], timeout=params["timeout"],
+                       retries=params["retries"], secrets=secrets)
+
+
+def converge(api, params, check_mode=False, want_diff=False, secrets=None):
+    """Bring one server to `params['mode']`: read, compare, write only when it differs, wait.
+    Returns the task result; raises ModeFailure, whose message names the server's mode, or says
+    that nothing was changed."""
+    try:
+        validate_params(params)
+        service = api.service(http_session(params, set() if secrets is None else secrets), params)
+    except ApiError as exc:
+        raise ModeFailure(str(exc), mode=None)
+    wanted = params["mode"]
+    started = time.monotonic()
+    deadline = started + params["wait_timeout"]
+    try:
+        document = service.read(deadline)
+    except ApiError as exc:
+        raise before_write_failure(service, exc)
+
+    previous = service.mode_of(document)
+    result = dict(changed=service.differs(document, wanted), mode=wanted, previous_mode=previous, elapsed=0.0)
+    result[service.document_key] = document
+    if want_diff:
+        result["diff"] = service.diff(document, wanted)
+    if not result["changed"] or check_mode:
+        return result
+
+    started = time.monotonic()
+    deadline = started + params["wait_timeout"]
+    try:
+        handle = service.write(wanted, deadline)
+        if params["wait"] or handle is PENDING:
+            result[service.document_key] = service.wait(wanted, handle, deadline)
+    except ApiError as exc:
+        result["elapsed"] = round(time.monotonic() - started, 3)
+        return after_write_outcome(service, exc, wanted, previous, result)
+    result["elapsed"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def before_write_failure(service, error):
+    """Nothing was written. After a server-side error (5xx, an answer that is not JSON) one more
+    read may still name the mode; after a refused login it is not tried, since repeated failed
+    logins can lock an account, nor after a connection failure or a timeout."""
+    if transient(error) and error.reason not in ("timeout", "connection"):
+        try:
+            mode = service.mode_of(service.read(None))
+        except ApiError:
+            return ModeFailure("%s. Nothing was changed; its mode could not be read." % sentence(error), mode=None)
+        return ModeFailure("%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
+    return ModeFailure("%s. Nothing was changed." % sentence(error), mode=None)
+
+
+def after_write_outcome(service, error, wanted, previous, result):
+    """A write was attempted and something went wrong: read the mode once more. When it is the
+    mode wanted, the switch happened after all (a wait that ran out just before the end): that is
+    a success. Otherwise fail, saying which mode the server is in: that is what the operator needs
+    to decide the next step."""
+    try:
+        document = service.read(None)
+        mode = service.mode_of(document)
+    except ApiError as exc:
+        raise ModeFailure("%s. The mode could not be read afterwards, so it may have changed: %s" % (sentence(error), exc),
+                          changed=True, mode=None, previous_mode=previous, elapsed=result["elapsed"])
+    if not service.differs(document, wanted):
+        result[service.document_key] = document
+        return result
+    raise ModeFailure("%s. The server is in mode %s." % (sentence(error), mode),
+                      changed=mode != previous, mode=mode, previous_mode=previous, elapsed=result["elapsed"])
 
 
 class MaintenanceModule(AnsibleModule):
-    """An AnsibleModule with the collection's shared options merged into `argument_spec`.
+    """An AnsibleModule for one API's ApiSpec, whose `run` is the module's whole `main`."""
 
-    `env_prefix` names the environment variables of the module's API (`UCS`, `ARCGIS`).
-    """
-
-    def __init__(self, argument_spec, env_prefix, wait_timeout, **kwargs):
-        spec = shared_argument_spec(env_prefix, wait_timeout)
-        spec.update(argument_spec)
-        super().__init__(argument_spec=spec, supports_check_mode=True, **kwargs)
+    def __init__(self, api, **kwargs):
+        self.api = api
+        super().__init__(argument_spec=api.argument_spec(), supports_check_mode=True,
+                         required_together=api.required_together, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        for option in ("timeout", "wait_timeout"):
-            if self.params[option] <= 0:
-                self.fail_json(msg="%s must be a positive number of seconds, got %s" % (option, self.params[option]))
-        if self.params["retries"] < 0:
-            self.fail_json(msg="retries must be zero or more, got %s" % self.params["retries"])
 
-    def http_session(self):
-        # The session shares the module's set of no_log values: a secret learnt at run time
-        # (a generated token) is then masked in excerpts and in the module's results alike.
-        return HttpSession(
-            validate_certs=self.params["validate_certs"],
-            ca_path=self.params["ca_path"],
-            timeout=self.params["timeout"],
-            retries=self.params["retries"],
-            secrets=self.no_log_values,
-        )
-
-    def deadline(self):
-        return time.monotonic() + self.params["wait_timeout"]
-
-
-def diff(before, after):
-    return {"before": before, "after": after}
-
-
-def fail_before_write(module, error, read_mode):
-    """Fail before anything was written. After a server-side error (5xx, an answer that is not
-    JSON) one more read may still name the mode; after a refused login it is not tried, since
-    repeated failed logins can lock an account, nor after a connection failure or a timeout."""
-    if transient(error) and error.reason not in ("timeout", "connection"):
+    def run(self):
+        # The module's set of no_log values is shared with the HTTP session, so that a token
+        # generated at run time is masked in the result too.
         try:
-            mode = read_mode()
-        except ApiError:
-            module.fail_json(msg="%s. Nothing was changed; its mode could not be read." % sentence(error), mode=None)
-        module.fail_json(msg="%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
-    module.fail_json(msg="%s. Nothing was changed." % sentence(error), mode=None)
-
-
-def fail_with_mode(module, error, read_mode, previous_mode, **result):
-    """Fail after a write was attempted, saying which mode the server is in now: that is what
-    the operator needs to decide the next step."""
-    try:
-        mode = read_mode()
-    except ApiError as exc:
-        module.fail_json(msg="%s. The mode could not be read afterwards, so it may have changed: %s" % (sentence(error), exc),
-                         changed=True, mode=None, previous_mode=previous_mode, **result)
-    module.fail_json(msg="%s. The server is in mode %s." % (sentence(error), mode),
-                     changed=mode != previous_mode, mode=mode, previous_mode=previous_mode, **result)
+            result = converge(self.api, self.params, check_mode=self.check_mode, want_diff=self._diff, secrets=self.no_log_values)
+        except ModeFailure as failure:
+            self.fail_json(msg=failure.msg, **failure.result)
+        self.exit_json(**result)
 
 
 def sentence(error):

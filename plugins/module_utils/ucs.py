@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import PENDING, ApiSpec, ModeService
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
     RETRY_STATUSES,
     ApiError,
@@ -16,7 +19,9 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport imp
 MODES = ("maintenance", "production")
 
 
-class UcsClient:
+class UcsClient(ModeService):
+    document_key = "status"
+
     def __init__(self, http, url, username=None, password=None):
         self.http = http
         self.url = validate_url(url)
@@ -42,8 +47,18 @@ class UcsClient:
         mode_of(document)
         return document
 
-    def mode(self):
-        return mode_of(self.status())
+    # -- ModeService ---------------------------------------------------------------------------
+    def read(self, deadline):
+        return self.status()
+
+    def mode_of(self, document):
+        return mode_of(document)
+
+    def write(self, wanted, deadline):
+        return None if self.request_mode(wanted) else PENDING
+
+    def wait(self, wanted, handle, deadline):
+        return self.wait_for_mode(wanted, deadline)
 
     def request_mode(self, mode):
         """Ask for `mode`. Returns True when the server accepted it, False when its answer
@@ -90,3 +105,22 @@ def mode_of(status):
         raise ApiError("The UCS server status has no recognised mode (expected production or maintenance): mode=%r" % (mode,),
                        reason="api")
     return mode.lower()
+
+
+def _service(http, params):
+    return UcsClient(http, params["url"], params["username"], params["password"])
+
+
+API = ApiSpec(
+    name="ucs",
+    options=dict(
+        url=dict(type="str", required=True, fallback=(env_fallback, ["UCS_URL"])),
+        mode=dict(type="str", required=True, choices=list(MODES)),
+        username=dict(type="str", fallback=(env_fallback, ["UCS_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["UCS_PASSWORD"])),
+    ),
+    env_prefix="UCS",
+    wait_timeout=300,
+    service=_service,
+    required_together=[("username", "password")],
+)

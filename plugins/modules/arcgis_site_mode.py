@@ -155,91 +155,12 @@ elapsed:
   sample: 95.2
 """
 
-import time
-
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.arcgis import (
-    SITE_MODES,
-    ArcgisClient,
-    allow_editing_of,
-    differs,
-    mode_of,
-)
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
-    MaintenanceModule,
-    diff,
-    fail_before_write,
-    fail_with_mode,
-)
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
-
-
-def credentials(module):
-    """The authentication options, checked here rather than by the argument spec so that empty
-    environment variables (as AWX credential injectors set them) count as not given."""
-    token, username, password = (module.params[k] or None for k in ("token", "username", "password"))
-    if token and (username or password):
-        module.fail_json(msg="Give either token, or username and password; not both.")
-    if not token and not (username and password):
-        module.fail_json(msg="Authentication needed: give token, or username and password.")
-    return dict(token=token, username=username, password=password,
-                token_url=module.params["token_url"], referer=module.params["referer"])
-
-
-def mode_diff(document, wanted, allow_editing_via_services):
-    """Before and after: the mode, and the editing flag where it is asked for and reported."""
-    before, after = {"mode": mode_of(document)}, {"mode": wanted}
-    reported = allow_editing_of(document)
-    if allow_editing_via_services is not None and reported is not None:
-        before["allow_editing_via_services"], after["allow_editing_via_services"] = reported, allow_editing_via_services
-    return diff(before, after)
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.arcgis import API
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import MaintenanceModule
 
 
 def main():
-    module = MaintenanceModule(
-        argument_spec=dict(
-            url=dict(type="str", required=True, fallback=(env_fallback, ["ARCGIS_ADMIN_URL"])),
-            mode=dict(type="str", required=True, choices=list(SITE_MODES)),
-            allow_editing_via_services=dict(type="bool"),
-            token=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_TOKEN"])),
-            username=dict(type="str", fallback=(env_fallback, ["ARCGIS_USERNAME"])),
-            password=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_PASSWORD"])),
-            token_url=dict(type="str", no_log=False),
-            referer=dict(type="str"),
-        ),
-        env_prefix="ARCGIS",
-        wait_timeout=600,
-    )
-    wanted, editing = module.params["mode"], module.params["allow_editing_via_services"]
-    try:
-        client = ArcgisClient(module.http_session(), module.params["url"], **credentials(module))
-    except ApiError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        document = client.site_mode()
-    except ApiError as exc:
-        fail_before_write(module, exc, client.mode)
-
-    previous = mode_of(document)
-    result = dict(changed=differs(document, wanted, editing), mode=wanted, previous_mode=previous, site_mode=document, elapsed=0.0)
-    if module._diff:
-        result["diff"] = mode_diff(document, wanted, editing)
-    if not result["changed"] or module.check_mode:
-        module.exit_json(**result)
-
-    started = time.monotonic()
-    deadline = started + module.params["wait_timeout"]
-    try:
-        accepted, jobid = client.update(wanted, editing)
-        if module.params["wait"] or not accepted:
-            if jobid:
-                client.wait_for_job(jobid, deadline)
-            result["site_mode"] = client.wait_for_mode(wanted, editing, deadline)
-    except ApiError as exc:
-        fail_with_mode(module, exc, client.mode, previous_mode=previous, elapsed=round(time.monotonic() - started, 3))
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    module.exit_json(**result)
+    MaintenanceModule(API).run()
 
 
 if __name__ == "__main__":

@@ -133,58 +133,12 @@ elapsed:
   sample: 61.52
 """
 
-import time
-
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import (
-    MaintenanceModule,
-    diff,
-    fail_before_write,
-    fail_with_mode,
-)
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import MODES, UcsClient, mode_of
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import MaintenanceModule
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import API
 
 
 def main():
-    module = MaintenanceModule(
-        argument_spec=dict(
-            url=dict(type="str", required=True, fallback=(env_fallback, ["UCS_URL"])),
-            mode=dict(type="str", required=True, choices=list(MODES)),
-            username=dict(type="str", fallback=(env_fallback, ["UCS_USERNAME"])),
-            password=dict(type="str", no_log=True, fallback=(env_fallback, ["UCS_PASSWORD"])),
-        ),
-        env_prefix="UCS",
-        wait_timeout=300,
-        required_together=[("username", "password")],
-    )
-    wanted = module.params["mode"]
-    try:
-        client = UcsClient(module.http_session(), module.params["url"], module.params["username"], module.params["password"])
-    except ApiError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        status = client.status()
-    except ApiError as exc:
-        fail_before_write(module, exc, client.mode)
-
-    previous = mode_of(status)
-    result = dict(changed=previous != wanted, mode=wanted, previous_mode=previous, status=status, elapsed=0.0)
-    if module._diff:
-        result["diff"] = diff({"mode": previous}, {"mode": wanted})
-    if not result["changed"] or module.check_mode:
-        module.exit_json(**result)
-
-    started = time.monotonic()
-    try:
-        accepted = client.request_mode(wanted)
-        if module.params["wait"] or not accepted:
-            result["status"] = client.wait_for_mode(wanted, started + module.params["wait_timeout"])
-    except ApiError as exc:
-        fail_with_mode(module, exc, client.mode, previous_mode=previous, elapsed=round(time.monotonic() - started, 3))
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    module.exit_json(**result)
+    MaintenanceModule(API).run()
 
 
 if __name__ == "__main__":

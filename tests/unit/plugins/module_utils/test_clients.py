@@ -79,7 +79,7 @@ def test_arcgis_one_token_for_many_calls():
     with ArcgisEmulator() as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
         for _attempt in range(3):
-            assert client.mode() == "editable"
+            assert arcgis.mode_of(client.site_mode()) == "editable"
     assert len(server.requests_to("/generateToken")) == 1
 
 
@@ -87,17 +87,17 @@ def test_arcgis_token_expiry_in_the_past_does_not_renew_on_every_call():
     # A server whose clock runs far behind ours hands out tokens that look expired already.
     with ArcgisEmulator(token_lifetime=1) as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
-        client.mode()
-        client.mode()
+        arcgis.mode_of(client.site_mode())
+        arcgis.mode_of(client.site_mode())
     assert len(server.requests_to("/generateToken")) == 1
 
 
 def test_arcgis_token_near_expiry_is_renewed_before_use():
     with ArcgisEmulator(token_lifetime=arcgis.TOKEN_MARGIN_SECONDS + 1.5) as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
-        client.mode()
+        arcgis.mode_of(client.site_mode())
         time.sleep(1.6)  # the token's lifetime is what is under test: it must run out
-        client.mode()
+        arcgis.mode_of(client.site_mode())
     # Renewed ahead of the server's expiry: no request was refused.
     assert len(server.requests_to("/generateToken")) == 2
     assert all(entry["status"] == 200 for entry in server.requests)
@@ -106,7 +106,7 @@ def test_arcgis_token_near_expiry_is_renewed_before_use():
 def test_arcgis_generated_token_is_registered_as_a_secret():
     secrets = set()
     with ArcgisEmulator() as server:
-        arcgis.ArcgisClient(HttpSession(secrets=secrets), server.url, username="admin", password="admin").mode()
+        arcgis.ArcgisClient(HttpSession(secrets=secrets), server.url, username="admin", password="admin").site_mode()
         assert secrets == set(server.tokens)
 
 
@@ -114,7 +114,7 @@ def test_arcgis_given_token_is_not_renewed():
     with ArcgisEmulator() as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, token="stale")
         with pytest.raises(ApiError, match="Invalid token.*token given was refused"):
-            client.mode()
+            arcgis.mode_of(client.site_mode())
     assert not server.requests_to("/generateToken")
     assert len(server.requests) == 1
 
