@@ -134,6 +134,14 @@ class ArcgisClient(ModeService):
         accepted, jobid = self.update(wanted, self.allow_editing_via_services)
         return jobid if accepted else PENDING
 
+    def settle(self, handle, deadline):
+        # The site mode does not show an update under way: follow the interrupted run's job to
+        # its end, whatever it was, so that the mode read next is the one it led to.
+        try:
+            self.wait_for_job(handle, deadline)
+        except ApiError:
+            pass
+
     def wait(self, wanted, handle, deadline):
         if handle is not PENDING and handle:
             self.wait_for_job(handle, deadline)

@@ -82,6 +82,10 @@ class ModeService:
         """Wait until the server reports `wanted`; the document read last. ApiError otherwise."""
         raise NotImplementedError
 
+    def settle(self, handle, deadline):
+        """Let a write that an earlier, interrupted run sent (its `write` handle) end before the
+        mode is read, where the server's mode does not show a switch under way."""
+
 
 # `write`'s answer when the server may or may not have taken the write.
 PENDING = object()
@@ -112,10 +116,13 @@ def http_session(params, secrets):
                        retries=params["retries"], secrets=secrets)
 
 
-def converge(api, params, check_mode=False, want_diff=False, secrets=None):
+def converge(api, params, check_mode=False, want_diff=False, secrets=None, settle=None, on_write=None):
     """Bring one server to `params['mode']`: read, compare, write only when it differs, wait.
     Returns the task result; raises ModeFailure, whose message names the server's mode, or says
-    that nothing was changed."""
+    that nothing was changed.
+
+    `settle` is the handle of a write an interrupted run sent, to let end first; `on_write(handle)`
+    is told of a write as soon as the server has answered it, before the wait (the role records it)."""
     try:
         validate_params(params)
         service = api.service(http_session(params, set() if secrets is None else secrets), params)
@@ -125,6 +132,8 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None):
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
     try:
+        if settle is not None:
+            service.settle(settle, deadline)
         document = service.read(deadline)
     except ApiError as exc:
         raise before_write_failure(service, exc)
@@ -141,6 +150,8 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None):
     deadline = started + params["wait_timeout"]
     try:
         handle = service.write(wanted, deadline)
+        if on_write is not None:
+            on_write(handle)
         if params["wait"] or handle is PENDING:
             result[service.document_key] = service.wait(wanted, handle, deadline)
     except ApiError as exc:

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: window_summary
+short_description: The end-of-play table of a maintenance window
+version_added: 1.0.0
+description:
+  - Lines of a table with one row per host and service, giving the mode before the window, the
+    mode now and what was done, from the results that the role M(opsmodes.maintenance.window_phase)
+    registered on each host.
+  - A host with none of the results (it failed before) or whose result failed without rows gets
+    one row saying so.
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The hosts to list, in order, usually C(ansible_play_hosts_all).
+    type: list
+    elements: str
+    required: true
+  results:
+    description: The names of the registered results to look at on each host; the first one defined counts.
+    type: list
+    elements: str
+    required: true
+author:
+  - opsmodes maintainers (@opsmodes)
+"""
+
+EXAMPLES = r"""
+- name: Summary of every host of the play
+  ansible.builtin.debug:
+    msg: "{{ hostvars | opsmodes.maintenance.window_summary(ansible_play_hosts_all, 'window_exit', 'window_enter') }}"
+  run_once: true
+"""
+
+RETURN = r"""
+_value:
+  description: The table's lines, the header first.
+  type: list
+  elements: str
+"""
+
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils.window import summary
+
+
+def window_summary(hostvars, hosts, *results):
+    rows = []
+    for host in hosts:
+        variables = hostvars.get(host) or {}
+        result = next((variables[name] for name in results if isinstance(variables.get(name), dict)), None)
+        if result is None:
+            rows.append({"host": host, "action": "no result"})
+        elif result.get("rows"):
+            rows.extend(result["rows"])
+        elif result.get("failed"):
+            rows.append({"host": host, "action": "failed: %s" % str(result.get("msg", ""))[:120]})
+        else:
+            rows.append({"host": host, "action": "no service"})
+    return summary(rows)
+
+
+class FilterModule:
+    def filters(self):
+        return {"window_summary": window_summary}

@@ -1,0 +1,475 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role opsmodes.maintenance.window on the paths an operator meets: kill -9 and Ctrl-C, exit
+run twice, exit after a failed enter, serial batches, concurrent plays, limits, lost or broken
+state files, bad work files. Each test reads the servers' modes back from the emulators and the
+record from the state file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.opsmodes.maintenance.tests.functional.conftest import BIN
+
+PLAYBOOK_TIMEOUT = 300
+
+
+class Operator:
+    """Runs the collection's playbooks, or a playbook of the test's, as an operator would: from a
+    working directory of its own, against an inventory of emulated servers."""
+
+    def __init__(self, tmp_path):
+        self.cwd = tmp_path
+        self.state_file = tmp_path / "records.json"
+        self.inventory = tmp_path / "inventory.json"
+        self.env = {}
+
+    def hosts(self, hosts, **common):
+        self.inventory.write_text(json.dumps({"all": {
+            "vars": dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                          "window_state_file": str(self.state_file)}, **common),
+            "hosts": hosts}}))
+
+    def command(self, playbook, extra_vars=None, args=()):
+        if not os.path.isabs(playbook) and not playbook.startswith("opsmodes."):
+            playbook = "opsmodes.maintenance." + playbook
+        return [os.path.join(BIN, "ansible-playbook"), playbook, "-i", str(self.inventory), "-e", json.dumps(extra_vars or {})] + list(args)
+
+    def environment(self):
+        return dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_FORCE_COLOR="0", **self.env)
+
+    def run(self, playbook, extra_vars=None, args=()):
+        completed = subprocess.run(self.command(playbook, extra_vars, args), capture_output=True, text=True, cwd=self.cwd,
+                                   env=self.environment(), timeout=PLAYBOOK_TIMEOUT, check=False)
+        completed.output = completed.stdout + completed.stderr
+        return completed
+
+    def start(self, playbook, extra_vars=None, args=()):
+        return subprocess.Popen(self.command(playbook, extra_vars, args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                cwd=self.cwd, env=self.environment(), start_new_session=True)
+
+    def records(self):
+        return json.loads(self.state_file.read_text())["records"]
+
+
+def until(condition, what, seconds=30):
+    """Poll `condition` until it is true, failing the test when `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
+def kill(process, signum=signal.SIGKILL):
+    os.killpg(process.pid, signum)
+    process.wait(timeout=60)
+
+
+def posts(server):
+    """The writes a server got: UCS mode POSTs, ArcGIS mode updates (every ArcGIS call is a POST)."""
+    return [r for r in server.requests if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update"))]
+
+
+@pytest.fixture
+def operator(tmp_path):
+    return Operator(tmp_path)
+
+
+@pytest.fixture
+def servers(ucs_server, arcgis_server):
+    """app1 with a UCS server and an ArcGIS site, app2 with a UCS server already in maintenance."""
+    def make(ucs_seconds=0.3, arcgis_seconds=0.3, **switches):
+        app1_ucs = ucs_server(switch_seconds=ucs_seconds, **switches.get("app1_ucs", {}))
+        app1_site = arcgis_server(read_only_seconds=arcgis_seconds, editable_seconds=arcgis_seconds, **switches.get("app1_arcgis", {}))
+        app2_ucs = ucs_server(switch_seconds=ucs_seconds, initial_mode="maintenance")
+        hosts = {"app1": {"window_ucs_url": app1_ucs.url, "window_arcgis_url": app1_site.url},
+                 "app2": {"window_ucs_url": app2_ucs.url}}
+        return app1_ucs, app1_site, app2_ucs, hosts
+    return make
+
+
+def modes(*servers):
+    return tuple(server.state()["mode"] for server in servers)
+
+
+ARCGIS_LOGIN = {"window_arcgis_username": "admin", "window_arcgis_password": "admin"}
+BEFORE = ("production", "EDITABLE", "maintenance")
+
+
+# -- the happy path, and the record ----------------------------------------------------------------
+def test_enter_records_before_it_switches_and_exit_twice_is_safe(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter")
+    assert entered.returncode == 0, entered.output
+    assert modes(ucs, site, ucs2) == ("maintenance", "READ_ONLY", "maintenance")
+    records = operator.records()
+    assert {s: e["mode_before"] for s, e in records["app1"].items()} == {"ucs": "production", "arcgis": "editable"}
+    assert records["app2"]["ucs"]["mode_before"] == "maintenance" and records["app2"]["ucs"]["state"] == "open"
+    # Write ahead: the record's time is before the first write reached the server.
+    assert "ucs: production -> maintenance; switched, and exit puts back production" in entered.output
+    assert "ucs: maintenance already before the window; leave it so, and exit leaves it so" in entered.output
+
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert not posts(ucs2), "a server in maintenance before the window was written to"
+    assert all(e["state"] == "closed" for r in operator.records().values() for e in r.values())
+    assert "app1  ucs      production   production   put back" in exited.output
+
+    writes = len(posts(ucs)) + len(posts(site))
+    again = operator.run("exit")
+    assert again.returncode == 0, again.output
+    assert "already closed at" in again.output and "nothing to do" in again.output
+    assert len(posts(ucs)) + len(posts(site)) == writes
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_enter_twice_keeps_the_first_record(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    first = operator.records()["app1"]["ucs"]["opened"]
+    second = operator.run("enter")
+    assert second.returncode == 0, second.output
+    assert operator.records()["app1"]["ucs"]["opened"] == first
+    assert "keep that record: exit puts back production" in second.output
+    assert operator.run("exit").returncode == 0
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_status_shows_live_modes_records_and_disagreements_without_writing(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    ucs.requests.clear()
+    # Someone puts app1's UCS back by hand while the record is open.
+    ucs.mode = "production"
+    status = operator.run("status")
+    assert status.returncode == 0, status.output
+    assert "DISAGREES: the record is open but the service is not in maintenance" in status.output
+    assert "in maintenance, as the open record says" in status.output
+    assert "open since" in status.output and " by " in status.output
+    assert [r["method"] for r in ucs.requests] == ["GET"]
+    assert operator.run("exit").returncode == 0
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_check_mode_writes_nothing_and_says_would(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    dry = operator.run("enter", args=["--check", "--diff"])
+    assert dry.returncode == 0, dry.output
+    assert "would switch" in dry.output and "-mode: production" in dry.output and "+mode: maintenance" in dry.output
+    assert not posts(ucs) and not posts(site) and not posts(ucs2)
+    assert not operator.state_file.exists()
+
+
+# -- kill -9, Ctrl-C ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
+def test_enter_killed_during_the_switches_then_exit_puts_everything_back(operator, servers, signum):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=4, arcgis_seconds=4)
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    enter = operator.start("enter")
+    # Killed once both servers have taken the write and the record has the ArcGIS job, which is
+    # how exit knows that an update is under way: the site mode does not show it.
+    until(lambda: ucs.state()["switching_to"] and operator.state_file.exists()
+          and operator.records()["app1"]["arcgis"].get("handle"), "both switches to start")
+    kill(enter, signum)
+    # The record was written before any switch began.
+    record = operator.records()["app1"]
+    assert record["ucs"]["state"] == record["arcgis"]["state"] == "open"
+    assert (record["ucs"]["mode_before"], record["arcgis"]["mode_before"]) == ("production", "editable")
+
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE, (json.dumps(record), exited.output[-1500:])
+    assert not posts(ucs2)
+
+
+def test_enter_killed_while_reading_leaves_nothing_to_put_back(operator, servers):
+    ucs, site, ucs2, hosts = servers(app1_ucs={"faults": ["slow=5:1:GET"]})
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    enter = operator.start("enter")
+    until(lambda: ucs.requests, "enter to read the UCS server")
+    kill(enter)
+    assert not posts(ucs) and not posts(site)
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    # No record, no switch: exit changes nothing and says how to proceed.
+    assert exited.returncode != 0
+    assert "no record of the mode before the window for ucs, arcgis" in exited.output
+    assert "window_no_record=normal" in exited.output
+    assert not posts(ucs) and not posts(site)
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_exit_killed_during_its_switches_then_exit_again(operator, servers):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=3, arcgis_seconds=3)
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    first_job = operator.records()["app1"]["arcgis"]["handle"]
+    exit_run = operator.start("exit")
+    until(lambda: ucs.state()["switching_to"] == "production" and operator.records()["app1"]["arcgis"].get("requested", "") >
+          operator.records()["app1"]["arcgis"]["opened"] and operator.records()["app1"]["arcgis"].get("handle") != first_job,
+          "exit's switches to start")
+    kill(exit_run)
+    assert operator.records()["app1"]["ucs"]["state"] == "open"
+    again = operator.run("exit")
+    assert again.returncode == 0, again.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert all(e["state"] == "closed" for e in operator.records()["app1"].values())
+
+
+# -- lost, broken and shared records ---------------------------------------------------------------
+@pytest.mark.parametrize("state_file", ["typo", "empty"])
+def test_exit_without_a_record_switches_nothing(operator, servers, state_file):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    if state_file == "typo":
+        extra = {"window_state_file": str(operator.cwd / "recrods.json")}
+    else:
+        operator.state_file.write_text("")
+        extra = {}
+    exited = operator.run("exit", extra)
+    assert exited.returncode != 0
+    assert "Exiting maintenance on app1: no record of the mode before the window for ucs, arcgis" in exited.output
+    assert "Exiting maintenance on app2: no record of the mode before the window for ucs" in exited.output
+    # Above all, app2's UCS, in maintenance before the window, is not switched out of it.
+    assert modes(ucs, site, ucs2) == ("maintenance", "READ_ONLY", "maintenance")
+    assert not posts(ucs2)
+
+
+def test_exit_without_a_record_sets_the_normal_modes_only_when_asked(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    operator.state_file.unlink()
+    exited = operator.run("exit", {"window_hosts": "app1", "window_no_record": "normal"})
+    assert exited.returncode == 0, exited.output
+    assert "the normal mode, as window_no_record=normal asks" in exited.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+def test_corrupt_state_file_fails_before_any_switch(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    operator.state_file.write_text('{"records": {"app1": ')
+    entered = operator.run("enter")
+    assert entered.returncode != 0
+    assert "The state file %s is not valid JSON" % operator.state_file in entered.output
+    assert not ucs.requests and not site.requests and not ucs2.requests
+
+
+def test_state_file_in_a_missing_directory_fails_before_any_switch(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_state_file": str(operator.cwd / "missing" / "records.json")})
+    assert entered.returncode != 0
+    assert "does not exist: create it, or give another window_state_file" in entered.output
+    assert not ucs.requests and not site.requests and not ucs2.requests
+
+
+def test_relative_state_file_is_taken_from_the_current_directory(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    (operator.cwd / "maint").mkdir()
+    assert operator.run("enter", {"window_state_file": "maint/records.json"}).returncode == 0
+    assert json.loads((operator.cwd / "maint" / "records.json").read_text())["records"]["app1"]["ucs"]["state"] == "open"
+    assert operator.run("exit", {"window_state_file": "maint/records.json"}).returncode == 0
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_default_state_file_survives_between_runs(operator, servers, tmp_path):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    inventory = json.loads(operator.inventory.read_text())
+    del inventory["all"]["vars"]["window_state_file"]
+    operator.inventory.write_text(json.dumps(inventory))
+    home = tmp_path / "home"
+    home.mkdir()
+    operator.env["HOME"] = str(home)
+    assert operator.run("enter").returncode == 0
+    default = home / ".ansible" / "opsmodes.maintenance" / "window-records.json"
+    assert json.loads(default.read_text())["records"]["app1"]["ucs"]["state"] == "open"
+    assert operator.run("exit").returncode == 0
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_limit_on_exit_leaves_the_other_hosts_records_open(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    assert operator.run("exit", args=["--limit", "app1"]).returncode == 0
+    records = operator.records()
+    assert records["app2"]["ucs"]["state"] == "open"
+    assert all(e["state"] == "closed" for e in records["app1"].values())
+    assert operator.run("exit", args=["--limit", "app2"]).returncode == 0
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_serial_batches_keep_every_hosts_record(operator, ucs_server, tmp_path):
+    servers = {"app%d" % n: ucs_server(switch_seconds=0.2) for n in range(1, 5)}
+    operator.hosts({name: {"window_ucs_url": server.url} for name, server in servers.items()})
+    playbook = tmp_path / "serial.yml"
+    playbook.write_text("""---
+- name: Enter in batches of two
+  hosts: all
+  serial: 2
+  gather_facts: false
+  tasks:
+    - name: Enter
+      ansible.builtin.include_role:
+        name: opsmodes.maintenance.window
+        tasks_from: enter
+""")
+    assert operator.run(str(playbook)).returncode == 0
+    assert sorted(operator.records()) == sorted(servers)
+    assert operator.run("exit").returncode == 0
+    assert {server.state()["mode"] for server in servers.values()} == {"production"}
+
+
+def test_concurrent_plays_on_one_state_file_keep_each_others_records(operator, ucs_server):
+    servers = {"app%d" % n: ucs_server(switch_seconds=0.5) for n in range(1, 7)}
+    operator.hosts({name: {"window_ucs_url": server.url} for name, server in servers.items()})
+    runs = [operator.start("enter", {"window_hosts": name}) for name in servers]
+    for run in runs:
+        assert run.wait(timeout=PLAYBOOK_TIMEOUT) == 0, run.stdout.read().decode()
+    assert sorted(operator.records()) == sorted(servers)
+    assert operator.run("exit").returncode == 0
+    assert {server.state()["mode"] for server in servers.values()} == {"production"}
+
+
+def test_record_travels_through_window_records_when_no_state_file_has_it(operator, servers):
+    """An AWX workflow: enter in one job, exit in another job with a fresh state file; the record
+    comes with the extra variable window_records that set_stats published."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    published = operator.records()
+    operator.state_file.unlink()
+    exited = operator.run("exit", {"window_records": published})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert not posts(ucs2)
+
+
+# -- failures inside the window ---------------------------------------------------------------------
+def test_exit_after_a_failed_enter_changes_nothing_and_succeeds(operator, servers):
+    """A typo in one service's password: nothing on that host is switched, not even its other
+    service, and the AWX 'enter failed -> exit' path has nothing to put back."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, window_arcgis_username="admin", window_arcgis_password="typo")
+    entered = operator.run("enter", {"window_hosts": "app1"})
+    assert entered.returncode != 0
+    assert "Entering maintenance failed on app1 before any switch" in entered.output
+    assert "authentication failed" in entered.output and "Nothing was switched on this host" in entered.output
+    assert not posts(ucs) and not posts(site)
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    assert exited.returncode == 0, exited.output
+    assert "enter failed before any switch" in exited.output
+    assert not posts(ucs) and not posts(site)
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+def test_failed_switch_puts_back_what_enter_switched(operator, servers):
+    ucs, site, ucs2, hosts = servers(app1_arcgis={"job_result": "failed"})
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1"})
+    assert entered.returncode != 0
+    assert "Entering maintenance failed on app1" in entered.output and "The work does not run on this host" in entered.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert all(e["state"] == "closed" for e in operator.records()["app1"].values())
+    assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
+
+
+def test_switch_slower_than_the_wait_is_reported_recorded_and_put_back(operator, servers):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=5)
+    operator.hosts(hosts, window_ucs_wait_timeout=1, window_ucs_retries=0, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1"})
+    assert entered.returncode != 0
+    assert "Timed out waiting for the UCS server" in entered.output
+    assert operator.records()["app1"]["ucs"]["mode_before"] == "production"
+    # Whether enter's own put-back got through or left the record open, exit ends it.
+    exited = operator.run("exit", {"window_hosts": "app1", "window_ucs_wait_timeout": 30, "window_ucs_retries": 3})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production"]
+
+
+@pytest.mark.parametrize("work, message", [
+    ("missing.yml", "does not exist"),
+    ("broken.yml", "cannot be loaded"),
+    ("not_tasks.yml", "is not a list of tasks"),
+])
+def test_a_work_file_that_cannot_run_fails_before_enter(operator, servers, work, message):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    (operator.cwd / "broken.yml").write_text("- name: Broken\n  ansible.builtin.debug: {msg: [unclosed\n")
+    (operator.cwd / "not_tasks.yml").write_text("key: value\n")
+    run = operator.run("window", {"window_work_tasks": work})
+    assert run.returncode != 0
+    assert message in run.output and "nothing was switched" in run.output
+    assert not posts(ucs) and not posts(site) and not posts(ucs2)
+
+
+def test_window_with_relative_work_file_and_failing_work_closes_the_window(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    (operator.cwd / "work.yml").write_text("""---
+- name: Patch that fails
+  ansible.builtin.fail:
+    msg: disk full
+  when: inventory_hostname == 'app1'
+""")
+    run = operator.run("window", {"window_work_tasks": "work.yml"})
+    assert run.returncode != 0
+    assert "The work inside the maintenance window failed on app1 at task 'Patch that fails': disk full" in run.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert all(e["state"] == "closed" for r in operator.records().values() for e in r.values())
+
+
+# -- options ----------------------------------------------------------------------------------------
+def test_module_defaults_of_the_action_groups_reach_the_switches(operator, ucs_server, arcgis_server, tmp_path):
+    ucs = ucs_server(switch_seconds=0.2, username="ops", password="Pw-ucs-1")
+    site = arcgis_server(read_only_seconds=0.2, username="gis", password="Pw-gis-2")
+    operator.hosts({"app1": {"window_services": ["ucs", "arcgis"]}})
+    playbook = tmp_path / "defaults.yml"
+    playbook.write_text("""---
+- name: A window whose connections come from module_defaults
+  hosts: all
+  gather_facts: false
+  module_defaults:
+    group/opsmodes.maintenance.ucs: {url: "%s", username: ops, password: Pw-ucs-1}
+    group/opsmodes.maintenance.arcgis: {url: "%s", username: gis, password: Pw-gis-2}
+  tasks:
+    - name: Enter
+      ansible.builtin.include_role:
+        name: opsmodes.maintenance.window
+        tasks_from: enter
+    - name: Exit
+      ansible.builtin.include_role:
+        name: opsmodes.maintenance.window
+        tasks_from: exit
+""" % (ucs.url, site.url))
+    run = operator.run(str(playbook), {"window_set_stats": "false"})
+    assert run.returncode == 0, run.output
+    assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production"]
+    assert len(posts(site)) == 2
+    assert "Pw-ucs-1" not in run.output and "Pw-gis-2" not in run.output
+
+
+def test_bad_boolean_and_bad_service_fail_before_any_request(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    run = operator.run("enter", {"window_ucs_validate_certs": "perhaps"})
+    assert run.returncode != 0 and "validate_certs" in run.output
+    assert not ucs.requests and not ucs2.requests and not site.requests
