@@ -10,7 +10,7 @@ module: window_phase
 short_description: One phase of a maintenance window for one host, with a durable record
 version_added: 1.0.0
 description:
-  - The engine of the role M(opsmodes.maintenance.window#role:main); use it through the role, whose
+  - The engine of the role C(opsmodes.maintenance.window); use it through the role, whose
     variables (C(window_*)) it reads. It runs on the controller as an action plugin.
   - V(enter) reads every service of the host first (if one cannot be read, nothing on the host is
     switched), writes the modes before the window to the state file, and only then switches each

@@ -76,12 +76,12 @@ class RecordStore:
             raise WindowError("The state file's directory %s is not writable by this user: nothing was switched." % directory)
         if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
             raise WindowError("The state file %s cannot be read and written by this user: nothing was switched." % self.path)
-        with self._locked():
-            self._read()
+        self.records()
 
     def records(self):
-        with self._locked():
-            return self._read()
+        # Reading needs no lock (the file is replaced whole), and must create nothing: check
+        # mode and status read only.
+        return self._read()
 
     def host(self, host):
         return self.records().get(host, {})
