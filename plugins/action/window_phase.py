@@ -97,8 +97,7 @@ class ActionModule(ActionBase):
             settings["args"][service] = self._module_args(service)
         self.settings = settings
         # Bad input fails here, before any request to any service.
-        for service in services:
-            self._validated(service, settings["maintenance"][service])
+        settings["wait_timeout"] = {s: self._validated(s, settings["maintenance"][s])["wait_timeout"] for s in services}
         return settings
 
     def _module_args(self, service):
@@ -140,7 +139,7 @@ class ActionModule(ActionBase):
             try:
                 return converge(APIS[service], params[service], check_mode=check_mode, secrets=self._secrets,
                                 settle=(settle or {}).get(service),
-                                on_write=(lambda handle: on_write(service, handle)) if on_write else None)
+                                on_write=(lambda stage, handle: on_write(service, stage, handle)) if on_write else None)
             except ModeFailure as failure:
                 return dict(failure.result, failed=True, msg=failure.msg)
 
@@ -219,7 +218,7 @@ class ActionModule(ActionBase):
             outcome.update(self._published(entries))
             return outcome
 
-        switched = self._converge_all(maintenance, check_mode=False, on_write=lambda s, handle: self._pending(entries, s, handle))
+        switched = self._converge_all(maintenance, check_mode=False, on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
         outcome["changed"] = any(r.get("changed") for r in switched.values())
         outcome["diff"] = self._diffs(modes_now, {s: r.get("mode") for s, r in switched.items()})
         failed = {s: r for s, r in switched.items() if r.get("failed")}
@@ -236,7 +235,7 @@ class ActionModule(ActionBase):
         now = window.utc_now()
         ours = {s: window.target_on_exit(entries[s]) for s in entries if s not in kept}
         back = self._converge_all({s: t for s, t in ours.items() if t}, check_mode=False,
-                                  settle={s: entries[s].get("handle") for s in ours})
+                                  settle=self._settle(entries, ours))
         for service, target in ours.items():
             if target is None or not back[service].get("failed"):
                 entries[service] = window.closed_entry(entries[service], now, "enter failed on this host; put back")
@@ -247,10 +246,18 @@ class ActionModule(ActionBase):
             "" if not any(r.get("failed") for r in back.values()) else " Putting back failed for %s: the record stays open; run exit to try again." %
             ", ".join(s for s, r in back.items() if r.get("failed"))))
 
-    def _pending(self, entries, service, handle):
-        """Note the write in the record, with the server's job when it gave one, so that an exit
-        after a crash waits for that job before it reads the mode."""
-        entries[service] = dict(entries[service], requested=window.utc_now(), handle=handle if isinstance(handle, str) else None)
+    def _settle(self, record, services):
+        return {s: window.settle_handle(record.get(s), self.settings["wait_timeout"][s]) for s in services}
+
+    def _pending(self, entries, service, stage, handle):
+        """Note in the record that a write is about to go out, then the server's job when it gives
+        one, so that an exit after a crash lets that write end before it reads the mode."""
+        if stage == "sending":
+            entries[service] = dict(entries[service], requested=window.utc_now(), handle=None)
+        elif isinstance(handle, str):
+            entries[service] = dict(entries[service], handle=handle)
+        else:
+            return
         self._save({service: entries[service]})
 
     def _exit(self):
@@ -268,8 +275,8 @@ class ActionModule(ActionBase):
             targets.update({s: settings["normal"][s] for s in no_record})
         targets = {s: t for s, t in targets.items() if t}
 
-        done = self._converge_all(targets, check_mode=check_mode, settle={s: record[s].get("handle") for s in targets if s in record},
-                                  on_write=lambda s, handle: self._pending(record, s, handle) if s in record else None)
+        done = self._converge_all(targets, check_mode=check_mode, settle=self._settle(record, targets),
+                                  on_write=lambda s, stage, handle: self._pending(record, s, stage, handle) if s in record else None)
         failed = [s for s, r in done.items() if r.get("failed")]
         # One more try: a transient fault must not leave a service switched.
         if failed and not check_mode:

@@ -135,10 +135,19 @@ class ArcgisClient(ModeService):
         return jobid if accepted else PENDING
 
     def settle(self, handle, deadline):
-        # The site mode does not show an update under way: follow the interrupted run's job to
-        # its end, whatever it was, so that the mode read next is the one it led to.
+        """The site mode does not show an update under way, so an interrupted run's update is let
+        end before the mode is read: its job is followed to its end, whatever that was. `handle`
+        is the job id, or, when the run sent an update and never got the answer,
+        {"sent": epoch seconds, "until": epoch seconds}: then the site is watched until it records
+        a change made after `sent` (lastModified), or until `until`, when that update would have
+        ended anyway."""
         try:
-            self.wait_for_job(handle, deadline)
+            if isinstance(handle, dict):
+                since = float(handle["sent"]) * 1000
+                until = min(deadline, time.monotonic() + float(handle["until"]) - time.time())
+                Poll(lambda: self.site_mode(retry=False), lambda document: _number(document.get("lastModified")) >= since).run(until)
+            else:
+                self.wait_for_job(handle, deadline)
         except ApiError:
             pass
 
@@ -242,6 +251,13 @@ def _api_error(document):
         message = error.get("message") or "error without a message"
         return code, "%s%s%s" % (message, ": " + details if details else "", " (code %s)" % code if code is not None else "")
     return None
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _code(value):

@@ -121,8 +121,9 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     Returns the task result; raises ModeFailure, whose message names the server's mode, or says
     that nothing was changed.
 
-    `settle` is the handle of a write an interrupted run sent, to let end first; `on_write(handle)`
-    is told of a write as soon as the server has answered it, before the wait (the role records it)."""
+    `settle` is the handle of a write an interrupted run sent, to let end first. `on_write(stage,
+    handle)` is told of a write just before it is sent ("sending", None) and as soon as the server
+    has answered it ("sent", the handle `write` returned), before the wait: the role records both."""
     try:
         validate_params(params)
         service = api.service(http_session(params, set() if secrets is None else secrets), params)
@@ -149,9 +150,11 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
     try:
+        if on_write is not None:
+            on_write("sending", None)
         handle = service.write(wanted, deadline)
         if on_write is not None:
-            on_write(handle)
+            on_write("sent", handle)
         if params["wait"] or handle is PENDING:
             result[service.document_key] = service.wait(wanted, handle, deadline)
     except ApiError as exc:

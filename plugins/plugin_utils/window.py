@@ -193,6 +193,23 @@ def entering(services, modes_now, maintenance_modes, record, by, now):
     return entries
 
 
+def epoch_of(text):
+    """Seconds since the epoch of a time written by utc_now."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def settle_handle(entry, wait_timeout):
+    """What exit (or enter's put-back) must let end before it reads a service's mode: the job of
+    a write the record says went out, or, when its answer never came back, the window in which
+    that write may still take effect (see ModeService.settle)."""
+    if not entry or not entry.get("requested"):
+        return None
+    if entry.get("handle"):
+        return entry["handle"]
+    sent = epoch_of(entry["requested"])
+    return {"sent": sent, "until": sent + wait_timeout}
+
+
 def target_on_exit(entry):
     """The mode exit puts back for an entry, or None when exit must not write: a closed entry, or a
     service that was in maintenance before the window (or whose mode before is unknown)."""

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -193,6 +194,24 @@ def test_enter_killed_during_the_switches_then_exit_puts_everything_back(operato
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site, ucs2) == BEFORE, (json.dumps(record), exited.output[-1500:])
     assert not posts(ucs2)
+
+
+def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
+    """The site took the update but the answer, with its job id, never reached the record: the
+    site mode does not show an update under way, so exit watches the site until the update took
+    effect (or could no longer), then puts it back."""
+    # The update is processed at once and answered 5 s late: enter is killed in between.
+    ucs, site, ucs2, hosts = servers(ucs_seconds=0.2, arcgis_seconds=3, app1_arcgis={"faults": ["slow=5:1::/mode/update$"]})
+    operator.hosts(hosts, window_arcgis_wait_timeout=30, **ARCGIS_LOGIN)
+    enter = operator.start("enter", {"window_hosts": "app1"})
+    until(lambda: site.state()["running_jobs"], "the site to take the update")
+    kill(enter)
+    entry = operator.records()["app1"]["arcgis"]
+    assert entry["requested"] and entry["handle"] is None
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert [dict(parse_qsl(p["body"]))["siteMode"] for p in posts(site)] == ["READ_ONLY", "EDITABLE"]
 
 
 def test_enter_killed_while_reading_leaves_nothing_to_put_back(operator, servers):

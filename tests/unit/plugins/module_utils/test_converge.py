@@ -74,10 +74,10 @@ def test_check_mode_reads_and_predicts_with_a_diff():
 def test_write_then_wait_and_tell_the_caller_of_the_write():
     service = Scripted(["production"], write="job-1")
     told = []
-    result = run(service, settle="job-0", on_write=told.append)
+    result = run(service, settle="job-0", on_write=lambda stage, handle: told.append((stage, handle)))
     assert result["changed"] is True and result["status"] == {"mode": "maintenance"}
     assert service.calls == ["settle job-0", "read", "write maintenance", "wait"]
-    assert told == ["job-1"]
+    assert told == [("sending", None), ("sent", "job-1")]
 
 
 def test_wait_false_returns_once_accepted_but_an_open_answer_is_waited_for():

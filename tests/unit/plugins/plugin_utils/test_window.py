@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -163,3 +164,12 @@ def test_summary_is_an_aligned_table():
         "app1   ucs      production   production  put back",
         "app22  -        -            -           no service",
     ]
+
+
+def test_what_exit_lets_end_before_it_reads():
+    assert window.settle_handle(None, 60) is None
+    assert window.settle_handle(entry(), 60) is None
+    assert window.settle_handle(dict(entry(), requested=T1, handle="job-7"), 60) == "job-7"
+    sent = window.epoch_of(T1)
+    assert window.settle_handle(dict(entry(), requested=T1, handle=None), 60) == {"sent": sent, "until": sent + 60}
+    assert window.epoch_of(window.utc_now()) <= time.time() + 0.001
