@@ -23,6 +23,15 @@ from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmul
 BIN = os.path.dirname(sys.executable)
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch):
+    """A home of its own for each test: the role keeps its records under ~/.ansible by default,
+    and tests running side by side must not share them (nor touch the user's)."""
+    path = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(path))
+    return path
+
+
 @dataclass
 class Run:
     result: dict
