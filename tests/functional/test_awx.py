@@ -76,10 +76,13 @@ def test_arcgis_credential_type_with_a_token(arcgis_server, run_module):
 
 
 def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None):
-    """One AWX job: ansible-runner, the engine AWX runs every job with."""
+    """One AWX job: ansible-runner, the engine AWX runs every job with, in a home of its own as
+    each job gets a fresh execution environment: no state file carries over from one to the next."""
+    home = private_data_dir / "home"
+    home.mkdir()
     runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, inventory=str(inventory),
                                 extravars=extravars or {}, quiet=True,
-                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"]})
+                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "HOME": str(home)})
     output = runner.stdout.read()
     stats = next(event for event in runner.events if event["event"] == "playbook_on_stats")
     return runner, output, stats["event_data"].get("artifact_data", {})
@@ -104,17 +107,19 @@ def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
 
     runner, output, artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory)
     assert runner.rc == 0, output
-    assert artifacts == {"window_records": {"app1": {"ucs": {"previous_mode": "production", "changed": True},
-                                                     "arcgis": {"previous_mode": "editable", "changed": True}},
-                                            "app2": {"ucs": {"previous_mode": "maintenance", "changed": False}}}}
+    records = artifacts["window_records"]
+    assert {host: {s: (e["state"], e["mode_before"]) for s, e in record.items()} for host, record in records.items()} == {
+        "app1": {"ucs": ("open", "production"), "arcgis": ("open", "editable")}, "app2": {"ucs": ("open", "maintenance")}}
     assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("maintenance", "READ_ONLY", "maintenance")
 
     # AWX passes a node's set_stats artifacts as extra variables to the nodes after it.
     runner, output, _artifacts = run_job(ansible_runner, jobs["work"], "work.yml", inventory, extravars=artifacts)
     assert runner.rc == 0, output
-    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, extravars=artifacts)
+    runner, output, closed = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, extravars=artifacts)
     assert runner.rc == 0, output
-    assert "No record" not in output
+    assert "no record" not in output
+    # Exit publishes the closed record: a later node (a retried exit) has nothing to do.
+    assert {e["state"] for record in closed["window_records"].values() for e in record.values()} == {"closed"}
     assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("production", "EDITABLE", "maintenance")
     assert app2_ucs.state()["switches"] == 0
 
