@@ -21,7 +21,13 @@ options:
   ca_path:
     description:
       - A PEM file with the CA certificate(s) to verify the server's certificate against,
-        instead of the system's trust store.
+        instead of the system's trust store. A file that does not exist or cannot be read fails
+        the task before any request.
+      - When both are set, O(ca_path) wins over O(validate_certs=false), and the certificate is
+        verified against it. That is the safe reading of a contradiction, such as an AWX
+        credential that injects V(false) for a boolean it never stored.
+      - Falls back to the environment variable of the module's API,
+        E(UCS_CA_PATH) or E(ARCGIS_CA_PATH).
     type: path
   timeout:
     description:
@@ -38,6 +44,8 @@ options:
     type: int
     default: 3
 notes:
+  - Every request asks for C(application/json). Redirects are never followed, since a redirected
+    POST turns into a GET and a login page is no API; the error names where the redirect pointed.
   - The modules talk to the server's API from wherever they run; run them on the controller
     (with O(ignore:delegate_to) set to C(localhost)) or on any host that reaches the API and has the Python library
     C(requests).

@@ -15,6 +15,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport imp
     REQUESTS_IMPORT_ERROR,
     ApiError,
     HttpSession,
+    check_ca_path,
     transient,
 )
 
@@ -102,6 +103,7 @@ class ModeFailure(Exception):
 
 
 def validate_params(params):
+    check_ca_path(params["ca_path"])
     for option in ("timeout", "wait_timeout"):
         if params[option] <= 0:
             raise ApiError("%s must be a positive number of seconds, got %s" % (option, params[option]))

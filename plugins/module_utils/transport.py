@@ -7,6 +7,7 @@ error type that never carries a secret."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
@@ -29,6 +30,8 @@ BACKOFF_MAX = 4.0
 # finishing, rarely enough that a switching server sees at most two requests a second.
 POLL_INTERVAL = 0.5
 EXCERPT_LENGTH = 300
+# What OpenSSL says when the other end answers TLS's hello in plain HTTP.
+_PLAIN_HTTP = re.compile(r"wrong version number|record layer failure|unknown protocol|packet length too long|http request", re.IGNORECASE)
 USER_AGENT = "opsmodes.maintenance (Ansible collection)"
 
 
@@ -99,6 +102,7 @@ class HttpSession:
         self.verify = ca_path if ca_path else validate_certs
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
         # Proxies and CA bundles from the environment apply; a user's ~/.netrc must not add
         # credentials of its own to a request the user did not ask to authenticate.
         self.session.trust_env = True
@@ -132,14 +136,22 @@ class HttpSession:
                 if error.reason == "tls" or not self._wait_before_retry(retry, attempt, deadline):
                     raise
             else:
+                if 300 <= response.status_code < 400:
+                    raise redirected(method, url, response)
                 if response.status_code not in RETRY_STATUSES or not self._wait_before_retry(retry, attempt, deadline):
                     return response
             attempt += 1
 
     def _send(self, method, url, **kwargs):
+        # Redirects are never followed: requests would turn a redirected POST into a GET, and a
+        # redirect to a login page would carry the credentials there.
         try:
-            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, allow_redirects=False, **kwargs)
         except requests.exceptions.SSLError as exc:
+            if _PLAIN_HTTP.search(str(exc)):
+                raise ApiError(
+                    "The server at %s answered in plain HTTP, not TLS: use an http:// URL, or the port where the server speaks HTTPS (%s)"
+                    % (public_url(url), _short(exc)), url=public_url(url), reason="tls") from exc
             raise ApiError(
                 "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "
                 "certificate with ca_path, or set validate_certs to false if you accept an unverified connection."
@@ -201,6 +213,24 @@ class HttpSession:
             raise ApiError("%s: the answer from %s is JSON but not an object: %s" % (what, public_url(response.url), self.excerpt(response.text)),
                            url=public_url(response.url), status=response.status_code, reason="not_json")
         return document
+
+
+def redirected(method, url, response):
+    """ApiError for a redirect, which is never followed: it names where it pointed (without a
+    query string, which may carry a single sign-on ticket)."""
+    location = response.headers.get("Location") or "(no Location header)"
+    if location.startswith("/"):
+        parts = urlsplit(url)
+        location = "%s://%s%s" % (parts.scheme, parts.netloc, location)
+    message = ("%s %s was redirected (HTTP %s) to %s, and redirects are never followed: the URL leads to a login page, "
+               "a proxy or another scheme or port. Give the API's own URL." % (method, public_url(url), response.status_code, public_url(location)))
+    return ApiError(message, url=public_url(url), status=response.status_code, reason="redirect")
+
+
+def check_ca_path(ca_path):
+    """A clear error, before any request, for a CA file that is not there or cannot be read."""
+    if ca_path and not (os.path.isfile(ca_path) and os.access(ca_path, os.R_OK)):
+        raise ApiError("ca_path %s %s" % (ca_path, "cannot be read" if os.path.exists(ca_path) else "does not exist"))
 
 
 def wait_until(probe, deadline):

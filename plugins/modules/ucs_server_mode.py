@@ -13,9 +13,16 @@ description:
   - Reads the server's mode with C(GET {url}/server/status) and, only when it differs from O(mode),
     sets it with C(POST {url}/server/mode), then waits until the server reports the new mode.
   - While it switches, the server answers every request with HTTP 503, the status included, after
-    draining running requests (one minute by default on the server side). The module takes those
-    answers, and a write whose answer is held back past O(timeout), as "still switching" and lets
-    the reported mode decide, within O(wait_timeout).
+    draining running requests (one minute by default on the server side). A run that starts during
+    a switch (an interrupted run's, a colleague's) waits through it within O(wait_timeout); if it
+    ends in O(mode) nothing is written, otherwise the module writes its own. A write refused with
+    503 because a switch is running is asked again once that switch has ended in the other mode.
+  - Only the documented answer (HTTP 200 with C(server changed)) counts as a switch accepted. A write
+    whose answer is held back past O(timeout), or that is answered by something else (a single
+    sign-on or proxy page), is never sent again; the reported mode decides, within O(wait_timeout).
+  - An HTTP 403 on the write means the user lacks the Administrator role (with role-based access,
+    reading works without it). An HTTP 404 on a switch to V(production) means no profile schema is
+    defined, and the server stays in maintenance.
   - The reported mode is compared without regard to letter case.
 author:
   - opsmodes maintainers (@opsmodes)

@@ -12,7 +12,7 @@ import sys
 import threading
 
 from .arcgis import JOB_RESULTS, SITE_MODES, ArcgisEmulator
-from .ucs import ERROR_BODIES, MODE_CASES, MODES, SAME_MODE_ANSWERS, UcsEmulator
+from .ucs import ERROR_BODIES, MODE_CASES, MODES, SAME_MODE_ANSWERS, SERVERS, WRITE_ANSWERS, UcsEmulator
 
 
 def _parser():
@@ -41,6 +41,14 @@ def _parser():
     ucs.add_argument("--mode-case", choices=MODE_CASES, default="lower", help="letter case of the reported mode")
     ucs.add_argument("--error-body", choices=ERROR_BODIES, default="text")
     ucs.add_argument("--same-mode", choices=SAME_MODE_ANSWERS, default="error", help="answer to a POST of the current mode")
+    ucs.add_argument("--switching-to", choices=MODES, help="a switch toward this mode is under way at start (for --switch-seconds); "
+                     "POST /_emulator/switch {\"mode\": ..., \"seconds\": ...} starts one at run time")
+    ucs.add_argument("--write-answer", choices=WRITE_ANSWERS, default="json",
+                     help="what answers a write: the API, a single sign-on page after (html) or instead of (html_only) the write, or a redirect")
+    ucs.add_argument("--write-forbidden", action="store_true", help="role-based access: the write gets 403, reading works")
+    ucs.add_argument("--no-profile-schema", action="store_true", help="a write to production answers 404 and leaves maintenance on")
+    ucs.add_argument("--server", choices=SERVERS, default="ucs", help="what the URL reaches: UCS, or GMS answering 404 or its own JSON")
+    ucs.add_argument("--version", default="8.5.000.21", help="the status document's version (may be empty)")
 
     arcgis = sub.add_parser("arcgis", parents=[common], help="ArcGIS Server Administrator API")
     arcgis.add_argument("--root", default="/arcgis/admin", help="admin root path (default /arcgis/admin)")

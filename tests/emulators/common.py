@@ -291,7 +291,14 @@ class Emulator:
             if what == "faults" and request.method == "POST":
                 self.faults.append(Fault.parse(request.body.decode("utf-8").strip()))
                 return Response.json({"faults": len(self.faults)})
+            answer = self.control(what, request)
+            if answer is not None:
+                return answer
         return Response.json({"error": "unknown control endpoint"}, status=404)
+
+    def control(self, what, request):
+        """A control endpoint of the subclass's own, or None."""
+        return None
 
     @staticmethod
     def _write(handler, response):

@@ -15,6 +15,14 @@ MODES = ("production", "maintenance")
 MODE_CASES = ("lower", "upper", "title")
 ERROR_BODIES = ("text", "json")
 SAME_MODE_ANSWERS = ("ok", "error")
+# What answers a write: the API ("json"), a single sign-on or proxy page in front of a server that
+# took the write ("html") or that never saw it ("html_only"), or a redirect to a login page.
+WRITE_ANSWERS = ("json", "html", "html_only", "redirect")
+# What the URL reaches: UCS, or GMS behind the same proxy and prefix (8.5), answering the status
+# with 404 or with a JSON document of its own.
+SERVERS = ("ucs", "gms_404", "gms_json")
+SSO_PAGE = "<html><head><title>Sign in</title></head><body><form action='/sso/login'>Single sign-on</form></body></html>"
+SSO_LOCATION = "https://sso.example.com/login?ticket=ST-0123456789&service=ucs"
 
 # Which operations each mode allows: schema operations in maintenance only, profile and
 # service operations in production only. Paths are below the base path.
@@ -39,15 +47,31 @@ class UcsEmulator(Emulator):
     - `initial_mode`, `mode_case`: the mode at start and the letter case it is reported in.
     - `error_body`: error descriptions as plain text or as JSON.
     - `same_mode`: answer to a POST of the mode the server already has (`ok` or `error`).
+    - `switching_to`: a switch toward this mode is under way at start, for `switch_seconds` (an
+      interrupted run's or a colleague's); `begin_switch()` (or POST /_emulator/switch with
+      {"mode": ..., "seconds": ...}) starts one at run time.
+    - `write_answer`: see WRITE_ANSWERS.
+    - `write_forbidden`: role-based access on (use-role=true) and the user lacks the Administrator
+      role: reading works, the write gets 403.
+    - `no_profile_schema`: a write to production answers 404 and leaves the server in maintenance.
+    - `server`: see SERVERS.
+    - `version`: the status document's version (it may be "").
     """
 
     name = "ucs"
 
     def __init__(self, base_path="", username=None, password=None, switch_seconds=1.0, post_blocks=False,
-                 initial_mode="production", mode_case="lower", error_body="text", same_mode="error", **kwargs):
+                 initial_mode="production", mode_case="lower", error_body="text", same_mode="error", switching_to=None,
+                 write_answer="json", write_forbidden=False, no_profile_schema=False, server="ucs", version="8.5.000.21", **kwargs):
         super().__init__(**kwargs)
-        if initial_mode not in MODES or mode_case not in MODE_CASES or error_body not in ERROR_BODIES or same_mode not in SAME_MODE_ANSWERS:
+        if (initial_mode not in MODES or mode_case not in MODE_CASES or error_body not in ERROR_BODIES or same_mode not in SAME_MODE_ANSWERS
+                or switching_to not in MODES + (None,) or write_answer not in WRITE_ANSWERS or server not in SERVERS):
             raise ValueError("bad UCS emulator switch")
+        self.write_answer = write_answer
+        self.write_forbidden = write_forbidden
+        self.no_profile_schema = no_profile_schema
+        self.server = server
+        self.version = version
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.username = username
         self.password = password
@@ -62,7 +86,9 @@ class UcsEmulator(Emulator):
         self.switching_to = None
         self._switch_ends = 0.0
         self.switches = 0
-        self.counters = {"profile_requests_today": 0, "service_requests_today": 0, "schema_requests_today": 0}
+        self.counters = {"request_today": 0, "client_errors_today": 0, "server_errors_today": 0}
+        if switching_to:
+            self.begin_switch(switching_to)
 
     @property
     def url(self):
@@ -71,6 +97,20 @@ class UcsEmulator(Emulator):
     def _settle(self):
         if self.switching_to and time.monotonic() >= self._switch_ends:
             self.mode, self.switching_to = self.switching_to, None
+
+    def begin_switch(self, mode, seconds=None):
+        """A switch that someone else started: every request answers 503 until it ends."""
+        with self.lock:
+            self.switches += 1
+            self.switching_to = mode
+            self._switch_ends = time.monotonic() + (self.switch_seconds if seconds is None else float(seconds))
+
+    def control(self, what, request):
+        if what == "switch" and request.method == "POST":
+            body = request.json()
+            self.begin_switch(body["mode"], body.get("seconds"))
+            return Response.json(self.state())
+        return None
 
     def state(self):
         with self.lock:
@@ -92,6 +132,11 @@ class UcsEmulator(Emulator):
         if not request.path.startswith(self.base_path + "/"):
             return self.error(404, "Not found: %s" % request.path)
         path = request.path[len(self.base_path):]
+        if self.server == "gms_404":
+            return Response.json({"exception": "NotFoundException", "message": "Resource %s not found" % path}, status=404)
+        if self.server == "gms_json":
+            return Response.json({"exception": "com.genesyslab.gms.InvalidTenantException",
+                                  "message": "Invalid tenant specified. Check the gms_user header."})
         if not self._authorized(request):
             response = self.error(401, "Authentication required")
             response.headers["WWW-Authenticate"] = 'Basic realm="Context Services"'
@@ -110,22 +155,22 @@ class UcsEmulator(Emulator):
             if path.startswith(prefix):
                 if self.mode != allowed_mode:
                     return self.error(503, message)
-                counter = "schema_requests_today" if allowed_mode == "maintenance" else prefix.strip("/").rstrip("s") + "_requests_today"
-                self.counters[counter] += 1
+                self.counters["request_today"] += 1
                 return Response.json([])
         return self.error(404, "Not found: %s" % request.path)
 
     def _status(self):
-        mode = getattr(self.mode, self.mode_case)()
+        # The documented fields, memory in KB.
         status = {
-            "mode": mode,
-            "version": "8.5.000.21",
+            "version": self.version,
             "system_time": _now_text(),
+            "mode": getattr(self.mode, self.mode_case)(),
+            "max_memory": 2097152,
+            "allocated_memory": 1048576,
+            "used_memory": 636928,
+            "free_memory": 411648,
             "started": self.started,
             "last_request": self.last_request,
-            "free_memory": 412000000,
-            "total_memory": 1024000000,
-            "max_memory": 2048000000,
         }
         status.update(self.counters)
         return status
@@ -137,9 +182,22 @@ class UcsEmulator(Emulator):
             return self.error(400, "Request body must be a JSON object with a 'mode' field")
         if wanted not in MODES:
             return self.error(400, "Unknown mode '%s': expected production or maintenance" % wanted)
+        if self.write_answer == "redirect":
+            return Response.text("", status=302, headers={"Location": SSO_LOCATION})
+        if self.write_answer == "html_only":
+            return Response.text(SSO_PAGE, content_type="text/html")
+        if self.write_forbidden:
+            return self.error(403, "Forbidden: the user does not have the Administrator role")
         if wanted == self.mode and self.same_mode == "error":
             return self.error(400, "Server is already in %s mode" % wanted)
+        if wanted == "production" and self.no_profile_schema:
+            # "If no profile schema is defined, UCS returns 404 (Not Found) and automatically
+            # switches to maintenance mode."
+            self.mode = "maintenance"
+            return self.error(404, "No profile schema is defined")
         response = Response.json({"server changed": wanted}, headers={"Location": "/server/status"})
+        if self.write_answer == "html":
+            response = Response.text(SSO_PAGE, content_type="text/html")
         if wanted != self.mode:
             self.switches += 1
             self.switching_to = wanted

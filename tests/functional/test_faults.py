@@ -7,6 +7,7 @@ in. The role under faults is in test_window_faults.py."""
 
 from __future__ import annotations
 
+import certifi
 import pytest
 
 from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
@@ -31,12 +32,12 @@ UCS_FAULTS = {
     "slow=3:1:GET": OK,                          # first read timed out, retried
     "500:1:GET": UNCHANGED_PRODUCTION,           # a server-side error: one more read names the mode
     "not_json:1:GET": UNCHANGED_PRODUCTION,
-    "503:4::/server/status$": UNCHANGED_PRODUCTION,  # longer than the retries
+    "503:4::/server/status$": OK,                # longer than the retries: a switch under way, waited through
     "500:2:GET": ("Nothing was changed; its mode could not be read.", None),
     "api_error:1:GET": UNCHANGED_PRODUCTION,
     "500:1:POST": PRODUCTION,
     "400:1:POST": PRODUCTION,
-    "503:1:POST": PRODUCTION,                    # the status decides: no switch happened
+    "503:1:POST": OK,                            # refused while busy: asked again once the server answers
     "drop:1:POST": PRODUCTION,                   # not processed; the status decides
     "drop_after:1:POST": OK,                     # processed, answer lost: the status decides
     "slow=3:1:POST": OK,                         # processed, answer too late: the status decides
@@ -83,8 +84,8 @@ def test_ucs_module_under_fault(ucs_server, run_module, fault):
     ucs = ucs_server(switch_seconds=0.5, faults=[fault])
     run = run_module("ucs_server_mode", dict(UCS_ARGS, url=ucs.url))
     assert_outcome(run, UCS_FAULTS[fault], ucs.state()["mode"], "maintenance")
-    # A write is never sent twice.
-    assert len(ucs.requests_to("/server/mode", "POST")) <= 1
+    # A write is never sent twice; only one refused with 503 (a switch under way) is asked again.
+    assert len([r for r in ucs.requests_to("/server/mode", "POST") if r["status"] != 503]) <= 1
 
 
 @pytest.mark.parametrize("fault", sorted(ARCGIS_FAULTS))
@@ -135,3 +136,38 @@ def test_tls_verified_by_default_then_ca_path_then_off(request, run_module, modu
     assert not trusted.failed, trusted.msg
     unverified = run_module(module, dict(args, url=server.url, validate_certs=False, wait=False))
     assert not unverified.failed, unverified.msg
+
+
+@pytest.mark.parametrize("module, server_fixture, args", [
+    ("ucs_server_mode", "ucs_server", {"mode": "maintenance"}),
+    ("arcgis_site_mode", "arcgis_server", {"mode": "read_only", "username": "admin", "password": "admin"}),
+])
+def test_ca_path_that_cannot_be_used_fails_before_any_request(request, run_module, tmp_path, module, server_fixture, args):
+    server = request.getfixturevalue(server_fixture)(tls=True)
+    missing = run_module(module, dict(args, url=server.url, ca_path=str(tmp_path / "no-such-ca.pem")))
+    assert missing.failed and "ca_path %s does not exist" % (tmp_path / "no-such-ca.pem") in missing.msg
+    assert "mode" in missing.result and missing.result["mode"] is None
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("module, server_fixture, args", [
+    ("ucs_server_mode", "ucs_server", {"mode": "maintenance"}),
+    ("arcgis_site_mode", "arcgis_server", {"mode": "read_only", "username": "admin", "password": "admin"}),
+])
+def test_https_url_on_a_plain_http_port_says_so(request, run_module, module, server_fixture, args):
+    server = request.getfixturevalue(server_fixture)()
+    run = run_module(module, dict(args, url=server.url.replace("http://", "https://")))
+    assert run.failed
+    assert "answered in plain HTTP, not TLS: use an http:// URL" in run.msg, run.msg
+    assert "validate_certs" not in run.msg
+
+
+def test_ca_path_wins_over_validate_certs_false(ucs_server, run_module):
+    """Both set: verification stays on, against ca_path (AWX may inject validate_certs false for a
+    boolean a credential never stored)."""
+    ucs = ucs_server(tls=True, switch_seconds=0.2)
+    # Public CAs (requests' own bundle) did not sign the emulator's certificate.
+    refused = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": certifi.where(), "validate_certs": False})
+    assert refused.failed and "TLS certificate verification failed" in refused.msg
+    trusted = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": DEFAULT_CERT, "validate_certs": False})
+    assert not trusted.failed, trusted.msg

@@ -110,16 +110,14 @@ def test_503_burst_on_the_first_read_is_retried(ucs_server, run_module):
     assert [r["status"] for r in ucs.requests[:3]] == [503, 503, 200]
 
 
-def test_503_on_the_write_lets_the_status_decide(ucs_server, run_module):
-    # A 503 to the write is what a server that is already switching answers: the module does
-    # not send the write again, and the status it polls decides.
-    ucs = ucs_server(faults=["503:1:POST"])
-    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "wait_timeout": 3})
-    assert run.failed
-    assert len(writes(ucs)) == 1
-    assert "still reports mode production" in run.msg
-    assert run.result["mode"] == "production"
-    assert run.result["changed"] is False
+def test_503_on_the_write_waits_for_the_switch_then_asks_again(ucs_server, run_module):
+    # A 503 to the write is how a server busy switching refuses it: the module waits until the
+    # server answers again, reads the mode, and asks again since it is not the one wanted.
+    ucs = ucs_server(faults=["503:1:POST"], switch_seconds=0.2)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "wait_timeout": 10})
+    assert not run.failed, run.msg
+    assert run.result["changed"] is True and ucs.state()["mode"] == "maintenance"
+    assert [r["status"] for r in writes(ucs)] == [503, 200]
 
 
 def test_upper_case_mode_is_compared_case_insensitively(ucs_server, run_module):
@@ -255,3 +253,102 @@ def test_bad_input_fails_before_any_request(ucs_server, run_module, args, messag
     assert message in run.msg
     assert "pw-Secret9" not in run.msg
     assert ucs.requests == []
+
+
+# -- the servers as they really behave (shared/api-contracts.md, second reading) ---------------------
+def test_a_run_during_a_switch_toward_the_wanted_mode_waits_and_writes_nothing(ucs_server, run_module):
+    ucs = ucs_server(switching_to="maintenance", switch_seconds=2)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
+    assert not run.failed, run.msg
+    assert run.result["changed"] is False and run.result["previous_mode"] == "maintenance"
+    assert not writes(ucs)
+    assert ucs.requests[0]["status"] == 503
+
+
+def test_a_run_during_a_switch_toward_the_other_mode_waits_then_writes_its_own(ucs_server, run_module):
+    ucs = ucs_server(initial_mode="maintenance", switching_to="production", switch_seconds=1.5)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
+    assert not run.failed, run.msg
+    assert run.result["changed"] is True and run.result["previous_mode"] == "production"
+    assert ucs.state()["mode"] == "maintenance"
+    assert len(writes(ucs)) == 1
+
+
+def test_a_switch_that_outlasts_wait_timeout_before_any_write_says_nothing_was_changed(ucs_server, run_module):
+    ucs = ucs_server(switching_to="maintenance", switch_seconds=30)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "production", "wait_timeout": 1.5, "retries": 0})
+    assert run.failed
+    assert "Timed out waiting for the UCS server at %s to answer its status" % ucs.url in run.msg
+    assert "Nothing was changed" in run.msg
+    assert not writes(ucs)
+
+
+def test_a_wait_that_ends_past_wait_timeout_in_the_wanted_mode_is_a_success(ucs_server, run_module):
+    # The wait runs out after 1 s; the read that follows, retried through the 503s, finds the switch done.
+    ucs = ucs_server(switch_seconds=2.5)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "wait_timeout": 1})
+    assert not run.failed, run.msg
+    assert run.result["changed"] is True and run.result["mode"] == "maintenance"
+    assert run.result["status"]["mode"] == "maintenance"
+
+
+def test_a_single_sign_on_page_after_the_write_lets_the_status_decide(ucs_server, run_module):
+    ucs = ucs_server(write_answer="html", switch_seconds=0.3)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
+    assert not run.failed, run.msg
+    assert ucs.state()["mode"] == "maintenance" and len(writes(ucs)) == 1
+
+
+def test_a_single_sign_on_page_instead_of_the_write_is_no_evidence_of_a_switch(ucs_server, run_module):
+    ucs = ucs_server(write_answer="html_only")
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "wait_timeout": 1.5})
+    assert run.failed
+    assert "answered by something that is not the UCS API (HTTP 200, text/html" in run.msg
+    assert run.msg.endswith("The server is in mode production.")
+    assert run.result["mode"] == "production" and run.result["changed"] is False
+    assert len(writes(ucs)) == 1
+
+
+def test_a_redirect_is_never_followed(ucs_server, run_module):
+    ucs = ucs_server(write_answer="redirect", username="ops", password="Redirect-Pw1")
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "username": "ops", "password": "Redirect-Pw1"})
+    assert run.failed
+    assert "was redirected (HTTP 302) to https://sso.example.com/login, and redirects are never followed" in run.msg
+    assert "ticket" not in run.msg and "Redirect-Pw1" not in run.output
+    assert run.result["mode"] == "production"
+    assert len(writes(ucs)) == 1 and len(ucs.requests) == 3
+
+
+def test_403_on_the_write_names_the_administrator_role(ucs_server, run_module):
+    ucs = ucs_server(write_forbidden=True, username="reader", password="Reader-Pw1")
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "username": "reader", "password": "Reader-Pw1"})
+    assert run.failed
+    assert "HTTP 403" in run.msg and "the user 'reader' lacks the Administrator role" in run.msg
+    assert run.result["mode"] == "production"
+
+
+def test_404_on_a_write_to_production_means_no_profile_schema(ucs_server, run_module):
+    ucs = ucs_server(initial_mode="maintenance", no_profile_schema=True)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "production"})
+    assert run.failed
+    assert "no profile schema is defined" in run.msg and "This is not a wrong URL" in run.msg
+    assert run.msg.endswith("The server is in mode maintenance.")
+    assert run.result["mode"] == "maintenance"
+
+
+@pytest.mark.parametrize("server", ["gms_404", "gms_json"])
+def test_a_url_that_reaches_gms_fails_before_any_write(ucs_server, run_module, server):
+    ucs = ucs_server(server=server)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
+    assert run.failed
+    assert "something else than UCS Context Services (in 8.5 GMS shares its proxy and prefix)" in run.msg
+    assert "Nothing was changed" in run.msg
+    assert not writes(ucs)
+
+
+def test_every_request_asks_for_json_and_an_empty_version_is_fine(ucs_server, run_module):
+    ucs = ucs_server(version="", switch_seconds=0.2)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
+    assert not run.failed, run.msg
+    assert run.result["status"]["version"] == ""
+    assert all(r["headers"].get("accept") == "application/json" for r in ucs.requests)

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
-from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import STATUS_FIELDS
+from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import SSO_LOCATION, UcsEmulator
 
 
 def status(emulator, **kwargs):
@@ -40,9 +41,8 @@ def test_status_document():
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
     document = answer.json()
     assert document["mode"] == "production"
-    for field in ("version", "system_time", "started", "last_request", "free_memory", "total_memory", "max_memory",
-                  "profile_requests_today", "service_requests_today", "schema_requests_today"):
-        assert field in document
+    # Exactly the documented fields.
+    assert set(document) == {"mode"} | STATUS_FIELDS
 
 
 def test_set_mode_is_case_insensitive_and_answers_as_documented():
@@ -191,3 +191,50 @@ def test_request_log_and_control_endpoints(tmp_path):
     assert state["mode"] in ("maintenance", "production") and state["switches"] == 1
     # Control requests are not logged; the file holds the same entries as the log.
     assert [json.loads(line)["path"] for line in log_file.read_text().splitlines()] == ["/server/mode", "/server/status"]
+
+
+def test_a_switch_under_way_at_start_and_one_begun_at_run_time():
+    with UcsEmulator(switching_to="maintenance", switch_seconds=0.5) as ucs:
+        assert status(ucs).status_code == 503
+        assert wait_for_mode(ucs, "maintenance")
+        answer = requests.post(ucs.origin + "/_emulator/switch", json={"mode": "production", "seconds": 0.5}, timeout=5)
+        assert answer.json()["switching_to"] == "production"
+        assert status(ucs).status_code == 503
+        assert wait_for_mode(ucs, "production")
+
+
+@pytest.mark.parametrize("write_answer, switched", [("html", True), ("html_only", False)])
+def test_a_single_sign_on_page_answers_the_write(write_answer, switched):
+    with UcsEmulator(write_answer=write_answer, switch_seconds=0.2) as ucs:
+        answer = set_mode(ucs, "maintenance")
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+        assert wait_for_mode(ucs, "maintenance", seconds=1) is switched
+
+
+def test_a_redirect_answers_the_write_and_nothing_switches():
+    with UcsEmulator(write_answer="redirect") as ucs:
+        answer = set_mode(ucs, "maintenance", allow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["Location"] == SSO_LOCATION
+        assert ucs.state() == {"mode": "production", "switching_to": None, "switches": 0}
+
+
+def test_without_the_administrator_role_reading_works_and_writing_is_forbidden():
+    with UcsEmulator(write_forbidden=True) as ucs:
+        assert status(ucs).status_code == 200
+        assert set_mode(ucs, "maintenance").status_code == 403
+        assert ucs.state()["mode"] == "production"
+
+
+def test_no_profile_schema_answers_404_and_stays_in_maintenance():
+    with UcsEmulator(initial_mode="maintenance", no_profile_schema=True) as ucs:
+        answer = set_mode(ucs, "production")
+        assert answer.status_code == 404 and "No profile schema" in answer.text
+        assert ucs.state()["mode"] == "maintenance"
+
+
+@pytest.mark.parametrize("server, code", [("gms_404", 404), ("gms_json", 200)])
+def test_a_url_that_reaches_gms(server, code):
+    with UcsEmulator(server=server) as ucs:
+        answer = status(ucs)
+    assert answer.status_code == code
+    assert "mode" not in answer.json() and "exception" in answer.json()

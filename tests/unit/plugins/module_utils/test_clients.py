@@ -30,7 +30,7 @@ def test_ucs_mode_of_refuses_to_guess(document):
 def test_ucs_request_mode_reports_a_held_answer_as_unconfirmed():
     with UcsEmulator(post_blocks=True, switch_seconds=1.5) as server:
         client = ucs.UcsClient(HttpSession(timeout=0.3), server.url)
-        assert client.request_mode("maintenance") is False
+        assert client.request_mode("maintenance") == ucs.UNANSWERED
         status = client.wait_for_mode("maintenance", time.monotonic() + 10)
     assert status["mode"] == "maintenance"
     assert len(server.requests_to("/server/mode")) == 1

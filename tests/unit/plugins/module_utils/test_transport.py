@@ -13,6 +13,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport imp
     POLL_INTERVAL,
     ApiError,
     HttpSession,
+    check_ca_path,
     public_url,
     validate_url,
     wait_until,
@@ -192,3 +193,27 @@ def test_wait_until_polls_at_the_interval_and_uses_the_whole_budget():
 def test_wait_until_returns_the_first_answer():
     answers = iter([None, None, "done"])
     assert wait_until(lambda: next(answers), time.monotonic() + 10) == "done"
+
+
+def test_a_redirect_is_never_followed_and_names_its_location_without_query():
+    with UcsEmulator(write_answer="redirect") as ucs:
+        with pytest.raises(ApiError) as caught:
+            HttpSession().request("POST", ucs.url + "/server/mode", json={"mode": "maintenance"})
+        assert [r["method"] for r in ucs.requests] == ["POST"]
+    assert caught.value.reason == "redirect" and caught.value.status == 302
+    assert "to https://sso.example.com/login, and redirects are never followed" in str(caught.value)
+    assert "ticket" not in str(caught.value)
+
+
+def test_every_request_asks_for_json(ucs):
+    HttpSession().request("GET", status_url(ucs))
+    assert ucs.requests[0]["headers"]["accept"] == "application/json"
+
+
+def test_check_ca_path(tmp_path):
+    check_ca_path(None)
+    check_ca_path(DEFAULT_CERT)
+    with pytest.raises(ApiError, match="does not exist"):
+        check_ca_path(str(tmp_path / "missing.pem"))
+    with pytest.raises(ApiError, match="cannot be read"):
+        check_ca_path(str(tmp_path))
