@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
@@ -25,6 +26,7 @@ TOKEN_MINUTES = 60
 # Renew a little before the server's own expiry rather than have a request refused.
 TOKEN_MARGIN_SECONDS = 30
 JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
+# The other documented job statuses (SUBMITTED, EXECUTING, CANCELLING) mean: still running.
 
 
 class ArcgisClient(ModeService):
@@ -41,8 +43,10 @@ class ArcgisClient(ModeService):
         self.token_url = validate_url(token_url, "token_url") if token_url else self.url + "/generateToken"
         self.username = username
         self.password = password
-        self.referer = referer
-        self.headers = {"Referer": referer} if referer else {}
+        # Referer-bound tokens, as every tool Esri ships asks for: an IP-bound token is not
+        # supported on a site federated with a portal. The default referer is the site's origin.
+        self.referer = referer or origin(self.url)
+        self.headers = {"Referer": self.referer}
         self._token = token
         self._token_expires = None
         self._token_generated = False
@@ -56,13 +60,10 @@ class ArcgisClient(ModeService):
 
     def _generate_token(self):
         what = "Generating a token at %s for user '%s'" % (self.token_url, self.username)
-        form = {"username": self.username, "password": self.password, "expiration": TOKEN_MINUTES, "f": "json"}
-        if self.referer:
-            form.update(client="referer", referer=self.referer)
-        else:
-            form["client"] = "requestip"
+        form = {"username": self.username, "password": self.password, "expiration": TOKEN_MINUTES, "f": "json",
+                "client": "referer", "referer": self.referer}
         response = self.http.request("POST", self.token_url, data=form, headers=self.headers)
-        document = self.http.json(response, what)
+        document = self._document(response, what)
         error = _api_error(document)
         if error is not None:
             code, message = error
@@ -93,7 +94,7 @@ class ArcgisClient(ModeService):
         while True:
             body = dict(form or {}, f="json", token=self.token())
             response = self.http.request("POST", self.url + path, data=body, headers=self.headers, retry=retry)
-            document = self.http.json(response, what)
+            document = self._document(response, what)
             error = _api_error(document)
             if error is None:
                 return document
@@ -105,6 +106,27 @@ class ArcgisClient(ModeService):
             if code == INVALID_TOKEN and not self._token_generated:
                 message += " (the token given was refused; give a valid token, or username and password)"
             raise ApiError("%s: %s" % (what, self.http.scrub(message)), url=self.url + path, reason="api", code=code)
+
+    def _document(self, response, what):
+        """The JSON object of an answer. An error with its real HTTP status (498, 499, 403, 500, as
+        some versions, proxies and Web Adaptors send it) carries the same JSON body as one inside
+        an HTTP 200, and is returned for the caller to read the same way."""
+        if response.status_code >= 400:
+            try:
+                document = response.json()
+            except ValueError:
+                document = None
+            if isinstance(document, dict) and _api_error(document) is not None:
+                return document
+        try:
+            return self.http.json(response, what)
+        except ApiError as exc:
+            if exc.reason == "not_json" and "html" in str(exc).lower():
+                raise ApiError("%s. An HTML page answered instead of the Administrator API: administration through the ArcGIS "
+                               "Web Adaptor is off by default; give the server's own admin URL, such as https://%s:6443/arcgis/admin"
+                               % (str(exc).rstrip(". "), urlsplit(self.url).hostname), url=exc.url, status=exc.status, reason="not_json",
+                               excerpt=exc.excerpt) from exc
+            raise
 
     def site_mode(self, retry=True):
         """The mode document (`siteMode`, `copyConfigLocal`, `lastModified`, ...)."""
@@ -168,6 +190,10 @@ class ArcgisClient(ModeService):
         except ApiError as exc:
             if exc.reason in ("timeout", "connection"):
                 return False, None
+            if exc.code == 403 or exc.status == 403:
+                raise ApiError("%s. Updating the site mode needs the default administrator role; reading it needs any "
+                               "administrative privilege, which this user has" % str(exc).rstrip(". "),
+                               url=exc.url, status=exc.status, reason=exc.reason, code=exc.code) from exc
             raise
         return True, document.get("jobid")
 
@@ -179,16 +205,27 @@ class ArcgisClient(ModeService):
         def ended(document):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
-                raise ApiError("%s: the job ended %s: %s" % (what, status, _messages(document) or "no message"), reason="api")
+                raise ApiError("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"), reason="api")
             if status == "COMPLETED":
                 error = _api_error(document.get("operationResponse") or {})
                 if error is not None:
-                    raise ApiError("%s: the job completed with an error: %s" % (what, error[1]), reason="api", code=error[0])
+                    raise ApiError("%s: the job completed with an error: %s" % (what, _job_messages(document) or error[1]),
+                                   reason="api", code=error[0])
                 return True
             return False
 
+        def read():
+            try:
+                return self.call("/system/jobs/" + jobid, what, retry=False)
+            except ApiError as exc:
+                # A job record can be purged, or kept on another machine of the site: the site
+                # mode then decides.
+                if exc.status == 404 or exc.reason == "api" and (exc.code == 404 or "does not exist" in str(exc) or "not found" in str(exc).lower()):
+                    return {"status": "COMPLETED", "jobid": jobid, "missing": True}
+                raise
+
         # The poll is the retry: no backoff of the transport's on top of it.
-        poll = Poll(lambda: self.call("/system/jobs/" + jobid, what, retry=False), ended)
+        poll = Poll(read, ended)
         if poll.run(deadline) is None:
             raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (
                 jobid, "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error), reason="timeout")
@@ -235,6 +272,22 @@ def _messages(document):
     if isinstance(messages, str):
         messages = [messages]
     return "; ".join(str(m) for m in messages)
+
+
+def _job_messages(document):
+    """A job's own words: its messages, each step's and the operation response's, which is where
+    the reason a job failed is documented to be."""
+    messages = [_messages(document)]
+    messages += [_messages(step) for step in document.get("stepInfo") or [] if isinstance(step, dict)]
+    response = document.get("operationResponse")
+    if isinstance(response, dict):
+        messages.append(_messages(response))
+    return "; ".join(dict.fromkeys(m for m in messages if m))
+
+
+def origin(url):
+    parts = urlsplit(url)
+    return "%s://%s" % (parts.scheme, parts.netloc)
 
 
 def _api_error(document):
@@ -289,8 +342,8 @@ API = ApiSpec(
         token=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_TOKEN"])),
         username=dict(type="str", fallback=(env_fallback, ["ARCGIS_USERNAME"])),
         password=dict(type="str", no_log=True, fallback=(env_fallback, ["ARCGIS_PASSWORD"])),
-        token_url=dict(type="str", no_log=False),
-        referer=dict(type="str"),
+        token_url=dict(type="str", no_log=False, fallback=(env_fallback, ["ARCGIS_TOKEN_URL"])),
+        referer=dict(type="str", fallback=(env_fallback, ["ARCGIS_REFERER"])),
     ),
     env_prefix="ARCGIS",
     wait_timeout=600,

@@ -18,7 +18,18 @@ description:
   - Every request is a POST with C(f=json) and the token in the form body, never in a URL. One token
     serves the whole run; it is generated only when O(token) is not given, and renewed once if the
     server declares it expired midway.
-  - Errors that the Administrator API returns inside an HTTP 200 answer are failures.
+  - Errors that the Administrator API returns inside an HTTP 200 answer are failures, and the same
+    errors sent with their real HTTP status (498, 499, 403, 500) are read the same way; an expired
+    token is renewed either way.
+  - Tokens are bound to a referer (C(client=referer)), as every tool Esri ships asks for them; an
+    IP-bound token is not supported on a site federated with a portal. The referer is sent as the
+    C(Referer) header of every request.
+  - The update's job is followed through its documented statuses (SUBMITTED, EXECUTING, CANCELLING,
+    then COMPLETED, FAILED or CANCELLED); a failure names the job's own messages. A job record that
+    cannot be found (purged, or kept on another machine of the site) leaves the site mode to decide,
+    and so does a job COMPLETED with an error, which may still have changed the mode.
+  - An HTML page instead of the API on an admin URL through a Web Adaptor means administration
+    through the Web Adaptor is off (the default); use the server's own admin URL on port 6443.
 author:
   - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
@@ -75,15 +86,18 @@ options:
     type: str
   token_url:
     description:
-      - Where tokens are generated. Defaults to C({url}/generateToken).
-      - For a site federated with Portal for ArcGIS, the portal's
+      - Where tokens are generated. Defaults to C({url}/generateToken), where the primary site
+        administrator gets a token on a federated site too.
+      - For a portal user on a site federated with Portal for ArcGIS, the portal's
         C(https://portal.example.com/portal/sharing/rest/generateToken).
+      - Falls back to the environment variable E(ARCGIS_TOKEN_URL).
     type: str
   referer:
     description:
-      - Ask for a C(client=referer) token bound to this referer, and send it as the C(Referer)
-        header of every request. Without it, the token is bound to the requesting IP address
-        (C(client=requestip)).
+      - The referer the token is bound to (C(client=referer)), sent as the C(Referer) header of
+        every request.
+      - Defaults to the origin of O(url), for example V(https://gis.example.com:6443).
+      - Falls back to the environment variable E(ARCGIS_REFERER).
     type: str
   wait:
     description:

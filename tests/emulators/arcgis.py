@@ -13,11 +13,15 @@ import time
 from .common import Emulator, Response
 
 SITE_MODES = ("READ_ONLY", "EDITABLE")
-JOB_RESULTS = ("success", "failed", "error")
+JOB_RESULTS = ("success", "failed", "error", "error_changed", "cancelled")
 PORTAL_PATH = "/portal/sharing/rest/generateToken"
 _SERVICE_FAILED = "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."
 _STORE_FAILED = "Failed to update the site mode. The configuration store is not accessible."
 _CREDENTIALS_IN_QUERY = "Credentials must not be passed in the query string. Use POST with the credentials in the request body."
+
+_ADMIN_OFF = """<html><head><title>ArcGIS Web Adaptor</title></head>
+<body><h2>Administrative access is disabled</h2><p>Administrative access to ArcGIS Server through this Web Adaptor is
+not enabled.</p></body></html>"""
 
 _HTML = """<html><head><title>ArcGIS Server Administrator Directory</title></head>
 <body><h2>%s</h2><p>This is the HTML view of the resource. Add f=json for JSON.</p></body></html>"""
@@ -41,11 +45,21 @@ class ArcgisEmulator(Emulator):
     - `async_jobid`: runAsync=true answers with a `jobid` (True) or a bare success (False).
     - `read_only_seconds`, `editable_seconds`: how long a switch takes (READ_ONLY restarts
       every service).
-    - `job_result`: `success`, `failed` (job ends FAILED) or `error` (COMPLETED, with an error
-      inside `operationResponse`); the mode is left unchanged unless `success`.
+    - `job_result`: `success`, `failed` (job ends FAILED), `error` (COMPLETED, with an error inside
+      `operationResponse`), `error_changed` (the same, but the mode did change) or `cancelled`
+      (CANCELLING, then CANCELLED); the mode is left unchanged unless `success` or `error_changed`.
+      A job is SUBMITTED for its first tenth, then EXECUTING.
     - `report_allow_editing`: the mode document carries `allowEditingViaServices`.
-    - `portal`: tokens come from a portal's `/portal/sharing/rest/generateToken`; the site's own
-      `generateToken` refuses, as a federated site's does.
+    - `portal`: federated with a portal, whose `/portal/sharing/rest/generateToken` issues tokens;
+      the site's own `generateToken` still takes the primary site administrator. Either refuses
+      IP-bound tokens (`client=ip|requestip`), which federated servers do not support.
+    - `error_status`: errors come with their real HTTP status (498, 499, 403, 500, ...) and the
+      same JSON body, as some versions, proxies and Web Adaptors send them, instead of HTTP 200.
+    - `job_missing`: the job record cannot be found (purged, or kept on another machine).
+    - `web_adaptor_admin_off`: behind a Web Adaptor with administration off (the default): every
+      admin path answers an HTML page.
+    - `redirect_to`: every request is answered with a 301 to this origin (an http -> https redirect).
+    - `update_forbidden`: the user may read the mode but not update it (no administrator role).
     """
 
     name = "arcgis"
@@ -53,7 +67,8 @@ class ArcgisEmulator(Emulator):
     def __init__(self, root="/arcgis/admin", username="admin", password="admin", initial_mode="EDITABLE",
                  token_lifetime=3600, token_uses=None, expires_as_string=False, async_jobid=True,
                  read_only_seconds=1.0, editable_seconds=0.2, job_result="success", report_allow_editing=False,
-                 portal=False, **kwargs):
+                 portal=False, error_status=False, job_missing=False, web_adaptor_admin_off=False, redirect_to=None,
+                 update_forbidden=False, **kwargs):
         super().__init__(**kwargs)
         if initial_mode not in SITE_MODES or job_result not in JOB_RESULTS:
             raise ValueError("bad ArcGIS emulator switch")
@@ -70,6 +85,11 @@ class ArcgisEmulator(Emulator):
         self.job_result = job_result
         self.report_allow_editing = report_allow_editing
         self.portal = portal
+        self.error_status = error_status
+        self.job_missing = job_missing
+        self.web_adaptor_admin_off = web_adaptor_admin_off
+        self.redirect_to = redirect_to
+        self.update_forbidden = update_forbidden
         self.last_modified = int(time.time() * 1000)
         self.tokens = {}
         self.jobs = {}
@@ -88,18 +108,32 @@ class ArcgisEmulator(Emulator):
     def _settle(self):
         now = time.monotonic()
         for job in self.jobs.values():
-            if job["status"] == "EXECUTING" and now >= job["ends"]:
+            if job["status"] == "SUBMITTED" and now >= job["starts"]:
+                job.update(status="CANCELLING" if self.job_result == "cancelled" else "EXECUTING", currentstep=1)
+                job["stepInfo"][0]["status"] = "EXECUTING"
+            if job["status"] in ("EXECUTING", "CANCELLING") and now >= job["ends"]:
                 self._finish(job)
 
     def _finish(self, job):
+        # Where the documented job tells why it failed: the steps' and the operation's messages.
+        step = job["stepInfo"][0]
         if self.job_result == "failed":
-            job.update(status="FAILED", messages=[_SERVICE_FAILED])
+            job.update(status="FAILED")
+            step.update(status="FAILED", messages=[_SERVICE_FAILED])
+            job["operationResponse"] = {"status": "error", "messages": [_SERVICE_FAILED], "detail": None}
+            return
+        if self.job_result == "cancelled":
+            job.update(status="CANCELLED")
+            step.update(status="CANCELLED", messages=["The job was cancelled."])
             return
         job["status"] = "COMPLETED"
-        if self.job_result == "error":
-            job["operationResponse"] = {"status": "error", "messages": [_STORE_FAILED], "code": 500}
-            return
-        job["operationResponse"] = {"status": "success"}
+        step["status"] = "COMPLETED"
+        if self.job_result in ("error", "error_changed"):
+            job["operationResponse"] = {"status": "error", "messages": [_STORE_FAILED], "code": 500, "detail": None}
+            if self.job_result == "error":
+                return
+        else:
+            job["operationResponse"] = {"status": "success"}
         self.mode = job["siteMode"]
         self.allow_editing = job["allowEditingViaServices"]
         self.last_modified = int(time.time() * 1000)
@@ -108,7 +142,8 @@ class ArcgisEmulator(Emulator):
         with self.lock:
             self._settle()
             return {"mode": self.mode, "allow_editing_via_services": self.allow_editing, "updates": self.updates,
-                    "tokens_issued": len(self.tokens), "running_jobs": [j["jobid"] for j in self.jobs.values() if j["status"] == "EXECUTING"]}
+                    "tokens_issued": len(self.tokens),
+                    "running_jobs": [j["jobid"] for j in self.jobs.values() if j["status"] in ("SUBMITTED", "EXECUTING", "CANCELLING")]}
 
     def issue_token(self, lifetime=None, referer=None):
         """A valid token, as an administrator would hand one to the module."""
@@ -119,7 +154,7 @@ class ArcgisEmulator(Emulator):
 
     # -- answers -----------------------------------------------------------------------------
     def error(self, status, message):
-        return Response.json({"status": "error", "messages": [message], "code": status})
+        return Response.json({"status": "error", "messages": [message], "code": status}, status=status if self.error_status else 200)
 
     def injected_status(self, status):
         # A real HTTP status, as a web adaptor, proxy or the servlet container answers it.
@@ -130,6 +165,8 @@ class ArcgisEmulator(Emulator):
         return Response.json({"error": {"code": code, "message": message, "details": list(details)}})
 
     def handle(self, request):
+        if self.redirect_to:
+            return Response.text("", status=301, headers={"Location": self.redirect_to.rstrip("/") + request.path})
         params = request.params
         fmt = params.get("f", "html")
         if request.path == PORTAL_PATH:
@@ -139,9 +176,10 @@ class ArcgisEmulator(Emulator):
         if not (request.path == self.root or request.path.startswith(self.root + "/")):
             return Response.text("Not found", status=404)
         path = request.path[len(self.root):].rstrip("/")
+        if self.web_adaptor_admin_off:
+            return Response.text(_ADMIN_OFF, content_type="text/html")
         if path == "/generateToken":
-            if self.portal:
-                return self.error(403, "Token generation is not allowed on a federated server. Generate a token from the portal.")
+            # The primary site administrator's name and password work here on a federated site too.
             return self._generate_token(request, params, fmt, portal=False)
         if fmt not in ("json", "pjson"):
             return Response.text(_HTML % (path or "Home"), content_type="text/html")
@@ -156,10 +194,10 @@ class ArcgisEmulator(Emulator):
                 return self.error(405, "Method not supported. Use POST.")
             return self._update(params)
         if path.startswith("/system/jobs/"):
-            job = self.jobs.get(path[len("/system/jobs/"):])
+            job = None if self.job_missing else self.jobs.get(path[len("/system/jobs/"):])
             if job is None:
                 return self.error(404, "Job '%s' does not exist." % path[len("/system/jobs/"):])
-            return Response.json({k: v for k, v in job.items() if k not in ("ends", "siteMode", "allowEditingViaServices")})
+            return Response.json({k: v for k, v in job.items() if k not in ("starts", "ends", "siteMode", "allowEditingViaServices")})
         if path == "":
             return Response.json({"resources": ["machines", "clusters", "system", "services", "mode"], "currentVersion": 11.3})
         return self.error(404, "Resource '%s' does not exist." % path)
@@ -176,6 +214,9 @@ class ArcgisEmulator(Emulator):
         client = params.get("client", "requestip")
         if client not in ("referer", "ip", "requestip"):
             return self._token_error(400, "Unable to generate token.", ["Invalid client type '%s'." % client])
+        if self.portal and client != "referer":
+            return self._token_error(400, "Unable to generate token.",
+                                     ["Client type '%s' is not supported on a server federated with a portal. Use 'referer'." % client])
         if client == "referer" and not params.get("referer"):
             return self._token_error(400, "Unable to generate token.", ["'referer' must be specified."])
         minutes = float(params.get("expiration") or 60)
@@ -215,17 +256,24 @@ class ArcgisEmulator(Emulator):
         site_mode = params.get("siteMode", "")
         if site_mode not in SITE_MODES:
             return self.error(400, "Invalid value '%s' for parameter 'siteMode'. Expected READ_ONLY or EDITABLE." % site_mode)
-        if any(job["status"] == "EXECUTING" for job in self.jobs.values()):
+        if self.update_forbidden:
+            return self.error(403, "User does not have permissions to access 'mode/update'.")
+        if any(job["status"] in ("SUBMITTED", "EXECUTING", "CANCELLING") for job in self.jobs.values()):
             return self.error(500, "Another site mode update is already in progress.")
         self.updates += 1
+        now, seconds = time.monotonic(), self.switch_seconds[site_mode]
         job = {
             "jobid": "j%d%s" % (next(self._job_ids), secrets.token_hex(4)),
             "operation": "updateSiteMode",
-            "status": "EXECUTING",
+            "status": "SUBMITTED",
+            "totalsteps": 1,
+            "currentstep": 0,
+            "stepInfo": [{"status": "SUBMITTED", "messages": []}],
             "messages": [],
             "siteMode": site_mode,
             "allowEditingViaServices": _bool(params.get("allowEditingViaServices"), True),
-            "ends": time.monotonic() + self.switch_seconds[site_mode],
+            "starts": now + seconds / 10,
+            "ends": now + seconds,
         }
         self.jobs[job["jobid"]] = job
         if _bool(params.get("runAsync"), False):

@@ -63,7 +63,13 @@ def _parser():
     arcgis.add_argument("--editable-seconds", type=float, default=0.2, help="length of a switch to EDITABLE")
     arcgis.add_argument("--job-result", choices=JOB_RESULTS, default="success")
     arcgis.add_argument("--report-allow-editing", action="store_true", help="report allowEditingViaServices in the mode")
-    arcgis.add_argument("--portal", action="store_true", help="federated: tokens from /portal/sharing/rest/generateToken")
+    arcgis.add_argument("--portal", action="store_true",
+                        help="federated: tokens also from /portal/sharing/rest/generateToken; IP-bound tokens refused")
+    arcgis.add_argument("--error-status", action="store_true", help="errors with their real HTTP status instead of inside HTTP 200")
+    arcgis.add_argument("--job-missing", action="store_true", help="job records cannot be found (purged, or on another machine)")
+    arcgis.add_argument("--web-adaptor-admin-off", action="store_true", help="admin paths answer an HTML page, as through a Web Adaptor")
+    arcgis.add_argument("--redirect-to", metavar="ORIGIN", help="answer every request with a 301 to this origin")
+    arcgis.add_argument("--update-forbidden", action="store_true", help="the user may read the mode but not update it")
     return parser
 
 

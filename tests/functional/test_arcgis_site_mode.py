@@ -52,7 +52,7 @@ def test_read_only_with_credentials_follows_the_job(arcgis_server, run_module):
     assert site.state()["mode"] == "READ_ONLY"
     [token_request] = site.requests_to("/generateToken")
     assert token_request["method"] == "POST" and token_request["query"] == ""
-    assert form(token_request)["client"] == "requestip"
+    assert form(token_request)["client"] == "referer" and form(token_request)["referer"] == site.origin
     [update] = updates(site)
     assert form(update)["siteMode"] == "READ_ONLY" and form(update)["runAsync"] == "true"
     assert "allowEditingViaServices" not in form(update)
@@ -110,11 +110,21 @@ def test_portal_token_url(arcgis_server, run_module):
     assert not site.requests_to("/arcgis/admin/generateToken")
 
 
-def test_federated_site_without_portal_token_url_fails_clearly(arcgis_server, run_module):
-    site = site_with(arcgis_server, portal=True)
+def test_federated_site_takes_its_primary_administrator_with_a_referer_token(arcgis_server, run_module):
+    site = site_with(arcgis_server, portal=True, read_only_seconds=0.2)
     run = run_module(MODULE, creds(site, mode="read_only"))
-    assert run.failed
-    assert "federated" in run.msg and "Nothing was changed" in run.msg
+    assert not run.failed, run.msg
+    assert site.state()["mode"] == "READ_ONLY"
+    token_request = site.requests_to("/generateToken")[0]
+    assert form(token_request)["client"] == "referer"
+
+
+def test_referer_defaults_to_the_sites_origin_on_every_call(arcgis_server, run_module):
+    site = site_with(arcgis_server, read_only_seconds=0.2)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert not run.failed, run.msg
+    assert form(site.requests_to("/generateToken")[0])["referer"] == site.origin
+    assert all(r["headers"].get("referer") == site.origin for r in site.requests)
 
 
 def test_referer_token(arcgis_server, run_module):
@@ -180,14 +190,78 @@ def test_run_async_without_jobid_polls_the_mode(arcgis_server, run_module):
     assert len(site.requests_to("/mode")) >= 2
 
 
-@pytest.mark.parametrize("job_result, words", [("failed", "the job ended FAILED"), ("error", "the job completed with an error")])
+@pytest.mark.parametrize("job_result, words", [("failed", "the job ended FAILED"), ("error", "the job completed with an error"),
+                                               ("cancelled", "the job ended CANCELLED")])
 def test_failing_job_names_the_messages_and_the_mode(arcgis_server, run_module, job_result, words):
     site = site_with(arcgis_server, job_result=job_result, read_only_seconds=0.3)
     run = run_module(MODULE, creds(site, mode="read_only"))
     assert run.failed
-    assert words in run.msg and "Failed to update the site mode" in run.msg
+    assert words in run.msg and "no message" not in run.msg
+    assert ("Failed to update the site mode" in run.msg) or ("cancelled" in run.msg)
     assert "The server is in mode editable" in run.msg
     assert run.result["mode"] == "editable" and run.result["changed"] is False
+
+
+def test_job_completed_with_an_error_that_changed_the_mode_anyway_is_read_again(arcgis_server, run_module):
+    site = site_with(arcgis_server, job_result="error_changed", read_only_seconds=0.3)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert not run.failed, run.msg
+    assert run.result["changed"] is True and site.state()["mode"] == "READ_ONLY"
+
+
+def test_a_job_that_cannot_be_found_falls_back_to_the_site_mode(arcgis_server, run_module):
+    site = site_with(arcgis_server, job_missing=True, read_only_seconds=0.5)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert not run.failed, run.msg
+    assert site.state()["mode"] == "READ_ONLY" and run.result["site_mode"]["siteMode"] == "READ_ONLY"
+    assert len(updates(site)) == 1
+
+
+def test_errors_with_their_real_http_status_are_the_same_errors(arcgis_server, run_module):
+    # Tokens last three uses: the renewal after an HTTP 498 works as after one inside an HTTP 200.
+    site = site_with(arcgis_server, error_status=True, token_uses=3, read_only_seconds=0.3)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert not run.failed, run.msg
+    assert site.state()["mode"] == "READ_ONLY"
+    assert len(site.requests_to("/generateToken")) == 2
+    assert 498 in [r["status"] for r in site.requests]
+    refused = run_module(MODULE, {"url": site.url, "mode": "editable", "token": "not-a-token"})
+    assert refused.failed and "Invalid token" in refused.msg and "the token given was refused" in refused.msg
+
+
+def test_an_html_page_through_a_web_adaptor_says_administration_is_off(arcgis_server, run_module):
+    site = site_with(arcgis_server, root="/server/admin", web_adaptor_admin_off=True)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert run.failed
+    assert "administration through the ArcGIS Web Adaptor is off by default" in run.msg
+    assert "https://127.0.0.1:6443/arcgis/admin" in run.msg and "Nothing was changed" in run.msg
+    assert not updates(site)
+
+
+def test_a_redirect_is_never_followed_and_names_its_location(arcgis_server, run_module):
+    site = site_with(arcgis_server, redirect_to="https://gis.example.com")
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert run.failed
+    assert "was redirected (HTTP 301) to https://gis.example.com/arcgis/admin/generateToken" in run.msg
+    assert "redirects are never followed" in run.msg and PASSWORD not in run.output
+    assert len(site.requests) == 1
+
+
+def test_403_on_update_names_the_missing_privilege(arcgis_server, run_module):
+    site = site_with(arcgis_server, update_forbidden=True)
+    run = run_module(MODULE, creds(site, mode="read_only"))
+    assert run.failed
+    assert "Updating the site mode needs the default administrator role" in run.msg
+    assert run.msg.endswith("The server is in mode editable.") and run.result["mode"] == "editable"
+
+
+def test_token_url_and_referer_from_the_environment(arcgis_server, run_module):
+    site = site_with(arcgis_server, portal=True, read_only_seconds=0.2)
+    run = run_module(MODULE, creds(site, mode="read_only"),
+                     env={"ARCGIS_TOKEN_URL": site.portal_token_url, "ARCGIS_REFERER": "https://ops.example.com"})
+    assert not run.failed, run.msg
+    assert len(site.requests_to("/portal/sharing/rest/generateToken")) == 1
+    assert all(r["headers"].get("referer") == "https://ops.example.com" for r in site.requests)
 
 
 def test_slow_read_only_switch(arcgis_server, run_module):

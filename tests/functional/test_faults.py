@@ -63,6 +63,9 @@ ARCGIS_FAULTS = {
     "api_error:1::/mode/update$": EDITABLE,
     "api_error:2::/system/jobs/": OK,            # a NullPointerException while services restart
     "api_error:1::/generateToken$": UNCHANGED_EDITABLE,
+    "404:1::/system/jobs/": OK,                  # a job record that cannot be found: the site mode decides
+    "403:1::/mode/update$": EDITABLE,
+    "302:1::/mode/update$": EDITABLE,            # a redirect is never followed
 }
 
 

@@ -28,7 +28,7 @@ def poll_job(site, token, jobid, seconds=10):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job = post(site, "/system/jobs/" + jobid, token=token).json()
-        if job["status"] != "EXECUTING":
+        if job["status"] not in ("SUBMITTED", "EXECUTING", "CANCELLING"):
             return job
         time.sleep(0.05)
     raise AssertionError("job %s still running" % jobid)
@@ -143,7 +143,7 @@ def test_failing_jobs_leave_the_mode(job_result):
         jobid = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true").json()["jobid"]
         job = poll_job(site, token, jobid)
         if job_result == "failed":
-            assert job["status"] == "FAILED" and job["messages"]
+            assert job["status"] == "FAILED" and job["stepInfo"][0]["messages"] and job["operationResponse"]["messages"]
         else:
             assert job["status"] == "COMPLETED" and job["operationResponse"]["status"] == "error"
         assert site.state()["mode"] == "EDITABLE"
@@ -169,12 +169,66 @@ def test_web_adaptor_root():
         assert requests.post(site.origin + "/arcgis/admin/mode", data={"f": "json"}, timeout=5).status_code == 404
 
 
-def test_portal_token_endpoint():
+def test_federated_site_takes_referer_tokens_from_the_portal_and_its_own_administrator():
     with ArcgisEmulator(portal=True) as site:
-        answer = token_for(site, url=site.portal_token_url)
+        answer = token_for(site, url=site.portal_token_url, client="referer", referer="https://ops.example.com")
         assert answer["ssl"] is True
-        assert post(site, "/mode", token=answer["token"]).json()["siteMode"] == "EDITABLE"
-        refused = token_for(site)
-        assert refused["status"] == "error" and "federated" in refused["messages"][0]
+        mode = requests.post(site.url + "/mode", data={"f": "json", "token": answer["token"]}, headers={"Referer": "https://ops.example.com"},
+                             timeout=5).json()
+        assert mode["siteMode"] == "EDITABLE"
+        # The primary site administrator still works on the site's own generateToken.
+        assert "token" in token_for(site, client="referer", referer="https://ops.example.com")
+        for client in ("ip", "requestip"):
+            refused = token_for(site, client=client)
+            assert refused["error"]["code"] == 400 and "federated" in refused["error"]["details"][0]
     with ArcgisEmulator() as site:
         assert requests.post(site.portal_token_url, data={"f": "json"}, timeout=5).status_code == 404
+
+
+def test_errors_with_their_real_http_status():
+    with ArcgisEmulator(error_status=True) as site:
+        answer = requests.post(site.url + "/mode", data={"f": "json", "token": "nonsense"}, timeout=5)
+        assert answer.status_code == 498 and answer.json() == {"status": "error", "messages": ["Invalid token."], "code": 498}
+
+
+def test_documented_job_document_and_statuses():
+    with ArcgisEmulator(read_only_seconds=1.0) as site:
+        token = site.issue_token()
+        jobid = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true").json()["jobid"]
+        first = post(site, "/system/jobs/" + jobid, token=token).json()
+        assert first["status"] == "SUBMITTED"
+        assert {"jobid", "status", "totalsteps", "currentstep", "stepInfo"} <= set(first)
+        assert poll_job(site, token, jobid)["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("job_result, status, mode", [("failed", "FAILED", "EDITABLE"), ("cancelled", "CANCELLED", "EDITABLE"),
+                                                      ("error", "COMPLETED", "EDITABLE"), ("error_changed", "COMPLETED", "READ_ONLY")])
+def test_job_outcomes_and_where_their_reasons_are(job_result, status, mode):
+    with ArcgisEmulator(read_only_seconds=0.3, job_result=job_result) as site:
+        token = site.issue_token()
+        jobid = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true").json()["jobid"]
+        job = poll_job(site, token, jobid)
+        assert job["status"] == status and site.state()["mode"] == mode
+        # Not at the top level: in the steps and the operation's response.
+        assert not job["messages"]
+        assert job["stepInfo"][0]["messages"] or job["operationResponse"]["messages"]
+
+
+def test_missing_job_record():
+    with ArcgisEmulator(job_missing=True, read_only_seconds=0.2) as site:
+        token = site.issue_token()
+        jobid = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true").json()["jobid"]
+        assert post(site, "/system/jobs/" + jobid, token=token).json()["code"] == 404
+
+
+def test_web_adaptor_with_administration_off_and_a_redirect_and_a_forbidden_update():
+    with ArcgisEmulator(web_adaptor_admin_off=True) as site:
+        answer = post(site, "/mode", token=site.issue_token())
+        assert answer.status_code == 200 and "Administrative access is disabled" in answer.text
+    with ArcgisEmulator(redirect_to="https://gis.example.com") as site:
+        answer = requests.post(site.url + "/mode", data={"f": "json"}, allow_redirects=False, timeout=5)
+        assert answer.status_code == 301 and answer.headers["Location"] == "https://gis.example.com/arcgis/admin/mode"
+    with ArcgisEmulator(update_forbidden=True) as site:
+        token = site.issue_token()
+        assert post(site, "/mode", token=token).json()["siteMode"] == "EDITABLE"
+        assert post(site, "/mode/update", token=token, siteMode="READ_ONLY").json()["code"] == 403
