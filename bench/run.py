@@ -8,9 +8,12 @@ Everything runs in one process, side by side and alternating, against the emulat
 - modules: converged and changing runs of each module over HOSTS inventory hosts (each with its
   own emulated server), against the hand-written `uri` playbooks doing the same job and against
   `ansible.builtin.ping`, with the same forks; wall time and requests per server;
+- window: the role's enter + exit over 24 hosts (UCS servers, every third host also an ArcGIS
+  site), against the floor a user could write by hand with one bare module task per service,
+  the same hosts and forks, alternating;
 - overshoot: with a switch of known length, how long after the server finished the module's
   confirming request came, and how often a switching server was polled;
-- scale: the role's enter + exit over 10, 50 and 100 hosts, default forks and forks = hosts;
+- scale: the role's enter + exit over 10, 50 and 100 hosts, 5 forks and forks = hosts;
 - start-up: what one module run costs on the controller, and where that goes.
 
 Results go to bench/RESULTS.md (and bench/results/*.json), with the machine they ran on.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -155,6 +159,83 @@ def bench_modules(hosts, forks, rounds, workdir):
     return results
 
 
+# -- the role's window against the floor by hand ---------------------------------------------------
+UCS_START, ARCGIS_START = "production", "EDITABLE"
+
+
+def _window_modes(ucs_servers, arcgis_servers):
+    """Every server's mode, None while it is still switching: a switch left running would make
+    the next round start from somewhere else."""
+    ucs_modes = [None if state["switching_to"] else state["mode"] for state in (s.state() for s in ucs_servers)]
+    arcgis_modes = [None if state["running_jobs"] else state["mode"] for state in (s.state() for s in arcgis_servers)]
+    return ucs_modes, arcgis_modes
+
+
+def _check_modes(name, phase, ucs_servers, arcgis_servers, ucs_wanted, arcgis_wanted):
+    ucs_modes, arcgis_modes = _window_modes(ucs_servers, arcgis_servers)
+    wrong = ["ucs %d: %s" % (i, m) for i, m in enumerate(ucs_modes) if m != ucs_wanted]
+    wrong += ["arcgis %d: %s" % (i, m) for i, m in enumerate(arcgis_modes) if m != arcgis_wanted]
+    if wrong:
+        raise RuntimeError("%s: after %s, not in %s / %s: %s" % (name, phase, ucs_wanted, arcgis_wanted, ", ".join(wrong)))
+
+
+def bench_window(hosts, forks, rounds, switch_seconds, workdir):
+    """The role's enter then exit, each its own ansible-playbook run as users run them, against
+    the bare module tasks in as many runs, so that both pay Ansible's start-up equally."""
+    ucs_servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
+    # Every third host, starting with the first, so that even a smoke run with few hosts has a site.
+    arcgis_servers = [ArcgisEmulator(read_only_seconds=switch_seconds, editable_seconds=switch_seconds).start()
+                      for _index in range(0, hosts, 3)]
+    inventory = os.path.join(workdir, "window.json")
+    host_vars = {}
+    for index, ucs_server in enumerate(ucs_servers):
+        host_vars["h%03d" % index] = {"window_ucs_url": ucs_server.url}
+        if index % 3 == 0:
+            host_vars["h%03d" % index].update(window_arcgis_url=arcgis_servers[index // 3].url, window_arcgis_username="admin",
+                                              window_arcgis_password="admin")
+    write_inventory(inventory, host_vars)
+    state_file = os.path.join(workdir, "window-state.json")
+    variants = {
+        "role": [("enter", "opsmodes.maintenance.enter"), ("exit", "opsmodes.maintenance.exit")],
+        "floor": [("enter", os.path.join(PLAYBOOKS, "window_floor_enter.yml")), ("exit", os.path.join(PLAYBOOKS, "window_floor_exit.yml"))],
+        # Not a contender: what any two runs over these hosts cost, to show what is left to gain.
+        "ping": [("enter", os.path.join(PLAYBOOKS, "ping.yml")), ("exit", os.path.join(PLAYBOOKS, "ping.yml"))],
+    }
+    entered = ("maintenance", "READ_ONLY")
+    results = {name: {"enter_seconds": [], "exit_seconds": [], "seconds": [], "ucs_requests": [], "arcgis_requests": []} for name in variants}
+    try:
+        for round_number in range(rounds):
+            # Alternate which goes first, so that a drift of the machine's load favours neither.
+            for name in sorted(variants, reverse=round_number % 2 == 1):
+                _check_modes(name, "the previous round", ucs_servers, arcgis_servers, UCS_START, ARCGIS_START)
+                for server in ucs_servers + arcgis_servers:
+                    server.clear_log()
+                for server in arcgis_servers:
+                    server.jobs.clear()
+                # Each round starts with no record, as the first window on these hosts would.
+                if os.path.exists(state_file):
+                    os.remove(state_file)
+                entry = results[name]
+                for phase, playbook in variants[name]:
+                    seconds, _peak, code, output = run_playbook(playbook, inventory, forks, {"window_state_file": state_file})
+                    if code != 0:
+                        raise RuntimeError("%s %s failed:\n%s" % (name, phase, output[-3000:]))
+                    _check_modes(name, phase, ucs_servers, arcgis_servers,
+                                 *(entered if phase == "enter" and name != "ping" else (UCS_START, ARCGIS_START)))
+                    entry[phase + "_seconds"].append(seconds)
+                entry["seconds"].append(entry["enter_seconds"][-1] + entry["exit_seconds"][-1])
+                entry["ucs_requests"].append(requests_per_server(ucs_servers))
+                entry["arcgis_requests"].append(requests_per_server(arcgis_servers))
+    finally:
+        for server in ucs_servers + arcgis_servers:
+            server.stop()
+    for entry in results.values():
+        for key in ("enter_seconds", "exit_seconds", "seconds", "ucs_requests", "arcgis_requests"):
+            entry["median_" + key] = statistics.median(entry[key])
+    return {"hosts": hosts, "arcgis_sites": len(arcgis_servers), "forks": forks, "rounds": rounds, "switch_seconds": switch_seconds,
+            "variants": results}
+
+
 # -- overshoot -----------------------------------------------------------------------------------
 def bench_overshoot(samples, switch_seconds, workdir):
     """Per sample: the switch's end, known to the emulator, against the arrival of the module's
@@ -191,20 +272,23 @@ def bench_overshoot(samples, switch_seconds, workdir):
 def bench_scale(sizes, switch_seconds, workdir):
     out = []
     for hosts in sizes:
-        for forks, window_async in ((5, False), (5, True), (hosts, True)):
+        for forks in sorted({5, hosts}):
             servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
             try:
                 inventory = os.path.join(workdir, "scale.json")
                 write_inventory(inventory, {"h%03d" % i: {"window_ucs_url": s.url} for i, s in enumerate(servers)})
                 state_file = os.path.join(workdir, "scale-state.json")
-                row = {"hosts": hosts, "forks": forks, "async": window_async}
+                if os.path.exists(state_file):
+                    os.remove(state_file)
+                row = {"hosts": hosts, "forks": forks}
                 for action in ("enter", "exit"):
                     seconds, peak, code, output = run_playbook("opsmodes.maintenance." + action, inventory, forks,
-                                                               {"window_state_file": state_file, "window_async": window_async},
-                                                               sample_memory=True)
+                                                               {"window_state_file": state_file}, sample_memory=True)
                     if code != 0:
                         raise RuntimeError(output[-3000:])
                     row[action + "_seconds"], row[action + "_peak_mib"] = seconds, peak
+                    if action == "enter":
+                        row["all_entered"] = all(s.state()["mode"] == "maintenance" for s in servers)
                 row["requests"] = sum(len(s.requests) for s in servers)
                 row["all_restored"] = all(s.state()["mode"] == "production" for s in servers)
                 out.append(row)
@@ -214,24 +298,31 @@ def bench_scale(sizes, switch_seconds, workdir):
     return out
 
 
+def switch_bound(row, switch_seconds):
+    """What the switches alone cost one phase: a fork holds its host until the switch is over, so
+    the hosts go through in batches of `forks`."""
+    return math.ceil(row["hosts"] / row["forks"]) * switch_seconds
+
+
 def growth(scale, switch_seconds):
     """How each measure grows with the hosts, from the smallest and largest runs at each forks."""
     lines = ["How it grows (from the smallest to the largest run at the same forks):", ""]
-    for label, pick in (("5 forks, window_async false", lambda row: row["forks"] == 5 and not row["async"]),
-                        ("5 forks, window_async true", lambda row: row["forks"] == 5 and row["async"]),
-                        ("forks = hosts, window_async true", lambda row: row["forks"] == row["hosts"] and row["async"])):
-        rows = sorted((row for row in scale if pick(row)), key=lambda row: row["hosts"])
+    for label, pick in (("5 forks", lambda row: row["forks"] == 5),
+                        ("forks = hosts", lambda row: row["forks"] == row["hosts"])):
+        # Rows of an earlier run (--keep) may hold variants that no longer exist.
+        rows = sorted((row for row in scale if pick(row) and "async" not in row), key=lambda row: row["hosts"])
         if len(rows) < 2:
             continue
         small, large = rows[0], rows[-1]
         added = large["hosts"] - small["hosts"]
         per_host = (large["enter_seconds"] - small["enter_seconds"]) / added
+        overhead = (large["enter_seconds"] - switch_bound(large, switch_seconds) - small["enter_seconds"] + switch_bound(small, switch_seconds)) / added
         memory = (max(large["enter_peak_mib"], large["exit_peak_mib"]) - max(small["enter_peak_mib"], small["exit_peak_mib"])) / added
-        lines.append("- %s: enter costs %.2f s more per added host (one switch takes %.1f s); peak memory grows by %.1f MiB "
-                     "per added host; requests by %.1f per added host, the same for every server."
-                     % (label, per_host, switch_seconds, memory, (large["requests"] - small["requests"]) / added))
+        lines.append("- %s: enter costs %.2f s more per added host (one switch takes %.1f s), %.2f s of it beyond the switches' batches; "
+                     "peak memory grows by %.1f MiB per added host; requests by %.1f per added host, the same for every server."
+                     % (label, per_host, switch_seconds, overhead, memory, (large["requests"] - small["requests"]) / added))
     lines.append("")
-    return lines
+    return lines if len(lines) > 3 else []
 
 
 # -- module start-up --------------------------------------------------------------------------------
@@ -297,6 +388,10 @@ def targets(results):
                          ratio(seconds(name), seconds("ping")) <= 1.4))
         for name, expected in (("ucs module", 1), ("arcgis module", 2), ("arcgis module, token", 1)):
             rows.append(("converged: requests per server, %s = %d" % (name, expected), "%g" % requests(name), requests(name) == expected))
+    window = results.get("window")
+    if window:
+        role, floor = window["variants"]["role"]["median_seconds"], window["variants"]["floor"]["median_seconds"]
+        rows.append(("role enter+exit / floor <= 1.2", "%.2f" % ratio(role, floor), ratio(role, floor) <= 1.2))
     for kind, entry in results.get("overshoot", {}).items():
         rows.append(("%s overshoot: median < 0.5 s" % kind, "%.3f s" % entry["median_overshoot_seconds"], entry["median_overshoot_seconds"] < 0.5))
         rows.append(("%s: polls while switching <= 2 per second" % kind, "%.2f" % entry["mean_polls_per_second"], entry["mean_polls_per_second"] <= 2.0))
@@ -331,6 +426,32 @@ def report(results, options):
                       "| arcgis module with a token / arcgis uri | %.2f |"
                       % ratio(by["arcgis module, token"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
                       ""]
+    window = results.get("window")
+    if window:
+        lines += ["## The role's window against the floor by hand", "",
+                  "%d inventory hosts, each with its own emulated UCS server, every third (%d) also an ArcGIS site; every switch takes "
+                  "%.1f s; forks %d; %d rounds, alternating which variant goes first. The role: `ansible-playbook "
+                  "opsmodes.maintenance.enter` then `opsmodes.maintenance.exit`, with a state file (removed before each round). The floor: "
+                  "bench/playbooks/window_floor_enter.yml then window_floor_exit.yml, one bare module task per service each, no record, "
+                  "connection local from the inventory as for the role (which delegates to localhost). Both are two `ansible-playbook` "
+                  "runs; every server is checked in maintenance after enter and back in its mode before the window after exit. "
+                  "ping: `ansible.builtin.ping` run twice over the same hosts, what Ansible itself costs, for reference. Median "
+                  "wall time; enter + exit is the median of each round's sum."
+                  % (window["hosts"], window["arcgis_sites"], window["switch_seconds"], window["forks"], window["rounds"]), "",
+                  "| variant | enter (s) | exit (s) | enter + exit (s) | requests per UCS server | requests per ArcGIS server |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for name in ("role", "floor", "ping"):
+            entry = window["variants"].get(name)
+            if entry is None:
+                continue
+            lines.append("| %s | %.2f | %.2f | %.2f | %g | %g |" % (name, entry["median_enter_seconds"], entry["median_exit_seconds"],
+                                                                    entry["median_seconds"], entry["median_ucs_requests"],
+                                                                    entry["median_arcgis_requests"]))
+        role, floor = window["variants"]["role"], window["variants"]["floor"]
+        lines += ["", "| ratio | value |", "| --- | ---: |",
+                  "| role / floor, enter | %.2f |" % ratio(role["median_enter_seconds"], floor["median_enter_seconds"]),
+                  "| role / floor, exit | %.2f |" % ratio(role["median_exit_seconds"], floor["median_exit_seconds"]),
+                  "| role / floor, enter + exit | %.2f |" % ratio(role["median_seconds"], floor["median_seconds"]), ""]
     overshoot = results.get("overshoot")
     if overshoot:
         lines += ["## Overshoot", "", "A switch of %.1f s, %d samples per module: the time from the end of the switch (known to the emulator) "
@@ -345,23 +466,26 @@ def report(results, options):
     if scale:
         lines += ["## Scale: the role's enter + exit", "",
                   "Each host has its own emulated UCS server whose switch takes %.1f s; `opsmodes.maintenance.enter` then "
-                  "`opsmodes.maintenance.exit`, each a separate `ansible-playbook` run with a state file. Peak memory: "
-                  "the resident memory of the whole process tree, sampled every 50 ms." % options.scale_switch_seconds, "",
-                  "| hosts | forks | window_async | enter (s) | exit (s) | peak memory (MiB) | requests | all restored |",
-                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+                  "`opsmodes.maintenance.exit`, each a separate `ansible-playbook` run with a state file. Switches alone: what the "
+                  "switches cost one phase when the hosts go through in batches of forks (hosts / forks rounded up, times one switch). "
+                  "Peak memory: the resident memory of the whole process tree, sampled every 50 ms." % options.scale_switch_seconds, "",
+                  "| hosts | forks | enter (s) | exit (s) | switches alone (s) | peak memory (MiB) | requests | all restored |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for row in scale:
-            lines.append("| %d | %d | %s | %.1f | %.1f | %.0f | %d | %s |" % (
-                row["hosts"], row["forks"], "true" if row["async"] else "false", row["enter_seconds"], row["exit_seconds"],
-                max(row["enter_peak_mib"], row["exit_peak_mib"]), row["requests"], "yes" if row["all_restored"] else "NO"))
+            if "async" in row:
+                continue
+            lines.append("| %d | %d | %.1f | %.1f | %.0f | %.0f | %d | %s |" % (
+                row["hosts"], row["forks"], row["enter_seconds"], row["exit_seconds"], switch_bound(row, options.scale_switch_seconds),
+                max(row["enter_peak_mib"], row["exit_peak_mib"]), row["requests"],
+                "yes" if row["all_restored"] and row.get("all_entered", True) else "NO"))
         lines.append("")
         lines += growth(scale, options.scale_switch_seconds)
-        lines += ["Without `window_async`, 5 forks switch 5 hosts at a time: the switch time is paid once per batch, so it grows "
-                  "with hosts / forks. With it (the default), a batch starts its switches and moves on, and the switch time is paid "
-                  "about once. What still grows with the hosts is Ansible's own per-host work (templating, one Python process per "
-                  "module run and per `async_status` poll), which this machine's %d cores do two at a time whatever the forks: "
-                  "with switches this short that work dominates, and the `async_status` polls make it larger; the longer the real "
-                  "switches (UCS drains for a minute by default, ArcGIS restarts every service), the more the overlap wins. Memory "
-                  "grows with the forks, each a Python process, not with the hosts." % os.cpu_count(), ""]
+        lines += ["The role switches a host's services in threads inside the task and returns when they have switched, without "
+                  "`async`: a fork holds its host for the whole switch, so with 5 forks the switch time is paid once per batch of 5 "
+                  "hosts and grows with hosts / forks; with forks = hosts it is paid about once. What else grows with the hosts is "
+                  "Ansible's own per-host work (templating, the task's worker process, the record's locked write per host), which "
+                  "this machine's %d cores do two at a time whatever the forks. Memory grows with the forks, each a Python process, "
+                  "not with the hosts." % os.cpu_count(), ""]
     startup = results.get("startup")
     if startup:
         lines += ["## Module start-up", "", "Median of %d runs on this machine." % options.startup_runs, "",
@@ -377,12 +501,15 @@ def main():
     parser.add_argument("--hosts", type=int, default=12)
     parser.add_argument("--forks", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--window-hosts", type=int, default=24)
+    parser.add_argument("--window-forks", type=int, default=24)
+    parser.add_argument("--window-switch-seconds", type=float, default=2.0)
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--switch-seconds", type=float, default=3.0)
     parser.add_argument("--scale", default="10,50,100")
     parser.add_argument("--scale-switch-seconds", type=float, default=5.0)
     parser.add_argument("--startup-runs", type=int, default=20)
-    parser.add_argument("--only", default="modules,overshoot,scale,startup")
+    parser.add_argument("--only", default="modules,window,overshoot,scale,startup")
     parser.add_argument("--keep", help="a results JSON of an earlier run on this machine whose parts not run now are kept")
     options = parser.parse_args()
     parts = options.only.split(",")
@@ -393,6 +520,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="opsmodes-bench-") as workdir:
         if "modules" in parts:
             results["modules"] = bench_modules(options.hosts, options.forks, options.rounds, workdir)
+        if "window" in parts:
+            results["window"] = bench_window(options.window_hosts, options.window_forks, options.rounds, options.window_switch_seconds, workdir)
         if "overshoot" in parts:
             results["overshoot"] = bench_overshoot(options.samples, options.switch_seconds, workdir)
         if "scale" in parts:
