@@ -18,7 +18,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import arcgis, ucs
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import ModeFailure, converge
+from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import ModeFailure, converge, follow
 from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import HAS_REQUESTS
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import window
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils.window import WindowError
@@ -34,13 +34,13 @@ except ImportError:  # ansible-core before 2.19
 APIS = {"ucs": ucs.API, "arcgis": arcgis.API}
 MODULES = {"ucs": "opsmodes.maintenance.ucs_server_mode", "arcgis": "opsmodes.maintenance.arcgis_site_mode"}
 DEFAULT_MODES = {"ucs": ("maintenance", "production"), "arcgis": ("read_only", "editable")}
-PHASES = ("enter", "exit", "status")
+PHASES = ("enter", "confirm", "exit", "status")
 NO_RECORD_CHOICES = ("fail", "normal")
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("phase", "work_tasks"))
+    _VALID_ARGS = frozenset(("phase", "work_tasks", "enter"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -126,10 +126,14 @@ class ActionModule(ActionBase):
             raise WindowError("%s: %s. Nothing was switched on %s." % (service, "; ".join(validation.error_messages), self.host))
         return validation.validated_parameters
 
-    def _converge_all(self, targets, check_mode, settle=None, on_write=None):
+    def _converge_all(self, targets, check_mode, settle=None, on_write=None, wait=True):
         """Bring each service in `targets` (service -> mode) to its mode, in parallel. Returns
-        service -> the task result of the module (failed with msg, or not)."""
+        service -> the task result of the module (failed with msg, or not). With `wait` false, a
+        switch the server took is not waited for (in-process only: a module always waits)."""
         params = {service: self._validated(service, mode) for service, mode in targets.items()}
+        if not wait and self._in_process():
+            for service in params:
+                params[service]["wait"] = False
         if not params:
             return {}
         if not self._in_process():
@@ -218,15 +222,51 @@ class ActionModule(ActionBase):
             outcome.update(self._published(entries))
             return outcome
 
-        switched = self._converge_all(maintenance, check_mode=False, on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
+        # The switches are requested, not waited for: the confirm phase waits, once every host of
+        # the batch has asked, so that forks do not wait out one host's switch before the next.
+        switched = self._converge_all(maintenance, check_mode=False, wait=False,
+                                      on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
         outcome["changed"] = any(r.get("changed") for r in switched.values())
         outcome["diff"] = self._diffs(modes_now, {s: r.get("mode") for s, r in switched.items()})
         failed = {s: r for s, r in switched.items() if r.get("failed")}
         if failed:
             self._put_back_after_failed_enter(entries, kept, switched, failed)
-        outcome["rows"] = [self._row(s, entries[s], switched[s].get("mode"), "switched" if switched[s].get("changed") else "left")
-                           for s in services]
+        waiting = self._in_process()
+        outcome.update(
+            switching={s: entries[s].get("handle") for s in services if switched[s].get("changed") and waiting},
+            opened=[s for s in services if s not in kept],
+            modes_before_enter=modes_now,
+            rows=[self._row(s, entries[s], switched[s].get("mode"), "switched" if switched[s].get("changed") else "left") for s in services])
         outcome.update(self._published(entries))
+        return outcome
+
+    def _confirm(self):
+        """Wait for the switches that enter requested on this host (the `enter` argument is its
+        result) to take effect. If one fails, what that enter switched goes back, as in enter."""
+        enter = self._task.args.get("enter") or {}
+        switching = enter.get("switching") or {}
+        outcome = {key: enter[key] for key in ("report", "rows", "record", "state_file") if key in enter}
+        if not switching or self._task.check_mode:
+            return outcome
+        record = self._record()
+        before = enter["modes_before_enter"]
+        params = {s: self._validated(s, self.settings["maintenance"][s]) for s in switching}
+
+        def one(service):
+            try:
+                return follow(APIS[service], params[service], switching[service], before[service], secrets=self._secrets)
+            except ModeFailure as failure:
+                return dict(failure.result, failed=True, msg=failure.msg)
+
+        with ThreadPoolExecutor(max_workers=len(switching)) as pool:
+            confirmed = dict(zip(switching, pool.map(one, switching)))
+        failed = {s: r for s, r in confirmed.items() if r.get("failed")}
+        if failed:
+            services = self.settings["services"]
+            self._put_back_after_failed_enter({s: record[s] for s in services if s in record},
+                                              set(services) - set(enter.get("opened") or []), confirmed, failed)
+        outcome["rows"] = [dict(row, mode_now=confirmed[row["service"]].get("mode")) if row.get("service") in confirmed else row
+                           for row in outcome.get("rows") or []]
         return outcome
 
     def _put_back_after_failed_enter(self, entries, kept, switched, failed):

@@ -118,6 +118,14 @@ def http_session(params, secrets):
                        retries=params["retries"], secrets=secrets)
 
 
+def _service(api, params, secrets):
+    try:
+        validate_params(params)
+        return api.service(http_session(params, set() if secrets is None else secrets), params)
+    except ApiError as exc:
+        raise ModeFailure(str(exc), mode=None)
+
+
 def converge(api, params, check_mode=False, want_diff=False, secrets=None, settle=None, on_write=None):
     """Bring one server to `params['mode']`: read, compare, write only when it differs, wait.
     Returns the task result; raises ModeFailure, whose message names the server's mode, or says
@@ -125,12 +133,9 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
 
     `settle` is the handle of a write an interrupted run sent, to let end first. `on_write(stage,
     handle)` is told of a write just before it is sent ("sending", None) and as soon as the server
-    has answered it ("sent", the handle `write` returned), before the wait: the role records both."""
-    try:
-        validate_params(params)
-        service = api.service(http_session(params, set() if secrets is None else secrets), params)
-    except ApiError as exc:
-        raise ModeFailure(str(exc), mode=None)
+    has answered it ("sent", the handle `write` returned), before the wait: the role records both.
+    With `params['wait']` false, a write the server took is not waited for: `follow` does that."""
+    service = _service(api, params, secrets)
     wanted = params["mode"]
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
@@ -157,8 +162,27 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
         handle = service.write(wanted, deadline)
         if on_write is not None:
             on_write("sent", handle)
-        if params["wait"] or handle is PENDING:
-            result[service.document_key] = service.wait(wanted, handle, deadline)
+    except ApiError as exc:
+        result["elapsed"] = round(time.monotonic() - started, 3)
+        return after_write_outcome(service, exc, wanted, previous, result)
+    if params["wait"] or handle is PENDING:
+        return _wait(service, wanted, handle, started, deadline, previous, result)
+    return result
+
+
+def follow(api, params, handle, previous, secrets=None):
+    """Wait for a write that converge sent with `params['wait']` false (its `handle`) to take
+    effect: the role requests every host's switch first, then waits for them all, so that a
+    batch of forks does not wait out one host's switch before the next host's starts."""
+    service = _service(api, params, secrets)
+    started = time.monotonic()
+    return _wait(service, params["mode"], handle, started, started + params["wait_timeout"], previous,
+                 dict(changed=True, mode=params["mode"], previous_mode=previous, elapsed=0.0))
+
+
+def _wait(service, wanted, handle, started, deadline, previous, result):
+    try:
+        result[service.document_key] = service.wait(wanted, handle, deadline)
     except ApiError as exc:
         result["elapsed"] = round(time.monotonic() - started, 3)
         return after_write_outcome(service, exc, wanted, previous, result)

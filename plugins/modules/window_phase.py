@@ -15,6 +15,10 @@ description:
   - V(enter) reads every service of the host first (if one cannot be read, nothing on the host is
     switched), writes the modes before the window to the state file, and only then switches each
     service into its maintenance mode. An entry still open from an earlier V(enter) is kept.
+  - On the controller, V(enter) asks for each switch without waiting for it; V(confirm), given
+    V(enter)'s result as O(enter), waits until they have taken effect, and if one failed puts back
+    what that V(enter) switched. Every host of a batch of forks thus switches at the same time. On
+    another delegate host V(enter) waits itself and V(confirm) has nothing left to do.
   - V(exit) puts back each service whose entry is open to its recorded mode, unless it was in
     maintenance before the window, and closes the entry. A closed entry means nothing to do. A
     service without an entry is never switched (unless C(window_no_record=normal)).
@@ -44,7 +48,11 @@ options:
     description: The phase to run for this host.
     type: str
     required: true
-    choices: [enter, exit, status]
+    choices: [enter, confirm, exit, status]
+  enter:
+    description:
+      - With O(phase=confirm), the registered result of this host's V(enter).
+    type: dict
   work_tasks:
     description:
       - With O(phase=enter), a tasks file to check before anything is switched (it must exist and
