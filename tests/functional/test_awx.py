@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """AWX/AAP integration: credential types, a workflow run the way AWX runs jobs, and the
 execution environment's requirements."""
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 
 import jinja2
+import jinja2.sandbox
 import pytest
 import yaml
 
@@ -20,13 +22,34 @@ COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")
 AWX = os.path.join(COLLECTION, "extensions", "awx")
 
 
-def injected_environment(credential_type, **inputs):
-    """The environment AWX gives a job from a credential of this type, rendered as AWX does."""
+class _Tower:
+    """The `tower` namespace AWX gives injector templates: `tower.filename.<name>` is the path of
+    the file written from `template.<name>`."""
+
+    def __init__(self, filenames):
+        self.filename = filenames
+
+
+def injected_environment(credential_type, files_dir=None, **inputs):
+    """The environment AWX gives a job from a credential of this type, rendered as AWX renders it
+    (awx.main.models.credential.CredentialType.inject_credential): in an immutable Jinja2 sandbox,
+    a boolean the credential never stored as False, a string it never stored as '' (the fields'
+    defaults only prefill the UI form: a credential made through the API never gets them). File
+    injectors are written under files_dir first, their paths offered as `tower.filename.<name>`."""
     with open(os.path.join(AWX, "credential_types", credential_type + ".yml"), encoding="utf-8") as stream:
         definition = yaml.safe_load(stream)
-    fields = {field["id"]: field.get("default", "") for field in definition["inputs"]["fields"]}
+    fields = {field["id"]: False if field.get("type") == "boolean" else "" for field in definition["inputs"]["fields"]}
     fields.update(inputs)
-    return {name: jinja2.Template(template).render(**fields) for name, template in definition["injectors"]["env"].items()}
+    sandbox = jinja2.sandbox.ImmutableSandboxedEnvironment()
+    filenames = {}
+    for key, template in definition["injectors"].get("file", {}).items():
+        name = key.split(".", 1)[1]
+        path = os.path.join(str(files_dir), name)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(sandbox.from_string(template).render(**fields))
+        filenames[name] = path
+    namespace = dict(fields, tower=_Tower(filenames))
+    return {name: sandbox.from_string(template).render(**namespace) for name, template in definition["injectors"]["env"].items()}
 
 
 def without(environment, name):
@@ -35,8 +58,9 @@ def without(environment, name):
 
 def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module):
     ucs = ucs_server(tls=True, username="awx", password="Awx-Secret1", switch_seconds=0.2)
-    environment = injected_environment("ucs", url=ucs.url, username="awx", password="Awx-Secret1", validate_certs=False)
-    assert set(environment) == {"UCS_URL", "UCS_USERNAME", "UCS_PASSWORD", "UCS_VALIDATE_CERTS"}
+    environment = injected_environment("ucs", url=ucs.url, username="awx", password="Awx-Secret1", skip_tls_verify=True)
+    assert set(environment) == {"UCS_URL", "UCS_USERNAME", "UCS_PASSWORD", "UCS_VALIDATE_CERTS", "UCS_CA_PATH"}
+    assert environment["UCS_VALIDATE_CERTS"] == "false" and environment["UCS_CA_PATH"] == ""
     run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
     assert run.result["changed"] is True, run.output
     # Each variable is read: without it the same run fails.
@@ -57,8 +81,9 @@ def test_ucs_credential_type_empty_inputs_count_as_not_given(ucs_server, run_mod
 
 def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_module):
     site = arcgis_server(tls=True, username="gisadmin", password="Gis-Secret2", read_only_seconds=0.2)
-    environment = injected_environment("arcgis", url=site.url, username="gisadmin", password="Gis-Secret2", validate_certs=False)
-    assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN", "ARCGIS_VALIDATE_CERTS"}
+    environment = injected_environment("arcgis", url=site.url, username="gisadmin", password="Gis-Secret2", skip_tls_verify=True)
+    assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN", "ARCGIS_TOKEN_URL",
+                                "ARCGIS_REFERER", "ARCGIS_VALIDATE_CERTS", "ARCGIS_CA_PATH"}
     run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
     assert run.result["changed"] is True, run.output
     for name, message in (("ARCGIS_ADMIN_URL", "missing required arguments: url"), ("ARCGIS_PASSWORD", "Authentication needed"),
@@ -73,6 +98,53 @@ def test_arcgis_credential_type_with_a_token(arcgis_server, run_module):
     assert run.result["changed"] is True, run.output
     assert not site.requests_to("/generateToken")
     assert "Authentication needed" in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, "ARCGIS_TOKEN")).msg
+
+
+EMULATOR_CA = os.path.join(COLLECTION, "tests", "emulators", "certs", "emulator.crt")
+
+
+@pytest.mark.parametrize("credential_type", ["ucs", "arcgis"])
+def test_credential_without_tls_fields_keeps_verification_on(credential_type, ucs_server, arcgis_server, run_module, tmp_path):
+    """A credential created through the API without the TLS fields: AWX renders the boolean as
+    False, which must mean "verify", and injects no CA path."""
+    prefix, module, mode, url_var = (("UCS", "ucs_server_mode", "maintenance", "UCS_URL") if credential_type == "ucs"
+                                     else ("ARCGIS", "arcgis_site_mode", "read_only", "ARCGIS_ADMIN_URL"))
+    server = ucs_server(tls=True) if credential_type == "ucs" else arcgis_server(tls=True)
+    environment = injected_environment(credential_type, files_dir=tmp_path, url=server.url)
+    assert environment[prefix + "_VALIDATE_CERTS"] == "true"
+    assert environment[prefix + "_CA_PATH"] == ""
+    assert environment[url_var] == server.url
+    assert "certificate verification failed" in run_module(module, {"mode": mode}, env=environment).msg
+
+
+@pytest.mark.parametrize("credential_type", ["ucs", "arcgis"])
+def test_credential_ca_certificate_is_written_and_its_path_injected(credential_type, ucs_server, arcgis_server, run_module, tmp_path):
+    prefix, module, mode = (("UCS", "ucs_server_mode", "maintenance") if credential_type == "ucs"
+                            else ("ARCGIS", "arcgis_site_mode", "read_only"))
+    if credential_type == "ucs":
+        server, state_key = ucs_server(tls=True, switch_seconds=0.2), "mode"
+    else:
+        server, state_key = arcgis_server(tls=True, read_only_seconds=0.2), None
+    with open(EMULATOR_CA, encoding="utf-8") as stream:
+        pem = stream.read()
+    environment = injected_environment(credential_type, files_dir=tmp_path, url=server.url, ca_cert=pem)
+    ca_path = environment[prefix + "_CA_PATH"]
+    assert ca_path and os.path.dirname(ca_path) == str(tmp_path)
+    with open(ca_path, encoding="utf-8") as stream:
+        assert stream.read() == pem
+    assert environment[prefix + "_VALIDATE_CERTS"] == "true"
+    run = run_module(module, {"mode": mode}, env=environment)
+    assert run.result["changed"] is True, run.output
+    if state_key:
+        assert server.state()[state_key] == "maintenance"
+
+
+def test_arcgis_credential_token_url_and_referer():
+    environment = injected_environment("arcgis", token_url="https://portal.example.com/portal/sharing/rest/generateToken",
+                                       referer="https://ops.example.com")
+    assert environment["ARCGIS_TOKEN_URL"] == "https://portal.example.com/portal/sharing/rest/generateToken"
+    assert environment["ARCGIS_REFERER"] == "https://ops.example.com"
+    assert injected_environment("arcgis")["ARCGIS_TOKEN_URL"] == ""
 
 
 def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None):
