@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`make bench`: the collection measured against what users would write without it.
 
 Everything runs in one process, side by side and alternating, against the emulators on loopback:

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The engine of the role opsmodes.maintenance.window: one phase of a maintenance window (enter,
 exit, status) for one host, with the record of the modes before the window kept durable on the
-controller (plugins/plugin_utils/window.py says what is recorded and why)."""
+controller (plugins/plugin_utils/_window.py says what is recorded and why)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils import arcgis, ucs
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import ModeFailure, converge, follow
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import HAS_REQUESTS
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import window
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils.window import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _window as window
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import WindowError
 
 try:
     from ansible.executor.module_common import _apply_action_arg_defaults

@@ -2,13 +2,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: arcgis_site_mode
 short_description: Set an ArcGIS Server site to read-only or editable mode
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the site mode from C({url}/mode) and, only when it differs from O(mode) (or from
     O(allow_editing_via_services), where the server reports that flag), updates it with
@@ -169,8 +170,8 @@ elapsed:
   sample: 95.2
 """
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.arcgis import API
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import MaintenanceModule
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._arcgis import API
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import MaintenanceModule
 
 
 def main():

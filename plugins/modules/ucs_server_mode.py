@@ -2,13 +2,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: ucs_server_mode
 short_description: Put a Genesys UCS Context Services server into maintenance or production mode
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the server's mode with C(GET {url}/server/status) and, only when it differs from O(mode),
     sets it with C(POST {url}/server/mode), then waits until the server reports the new mode.
@@ -140,8 +141,8 @@ elapsed:
   sample: 61.52
 """
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import MaintenanceModule
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import API
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import MaintenanceModule
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._ucs import API
 
 
 def main():

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What both emulators share: an HTTP server on loopback in a thread, a request log, fault
 switches and an optional self-signed TLS mode. Standard library only, so that users can run the
 emulators anywhere Python runs."""

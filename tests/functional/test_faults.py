@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fault campaign: every fault switch of both emulators against both modules, bad input and
 TLS. Each run ends in the requested mode or in a clear failure that names the mode the server is
 in. The role under faults is in test_window_faults.py."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The role opsmodes.maintenance.window on the paths an operator meets: kill -9 and Ctrl-C, exit
 run twice, exit after a failed enter, serial batches, concurrent plays, limits, lost or broken
 state files, bad work files. Each test reads the servers' modes back from the emulators and the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The role under the emulators' faults, and its secrets at -vvv: whatever fails, every service
 ends in its mode before the window, or the host fails naming where each service stands with the
 record kept open for another exit."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The UCS emulator follows shared/api-contracts.md: each documented behaviour and each switch,
 over real HTTP."""
 
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.ucs import STATUS_FIELDS
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._ucs import STATUS_FIELDS
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import SSO_LOCATION, UcsEmulator
 
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The UCS and ArcGIS clients against the emulators, and the parsing of the APIs' answers."""
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils import arcgis, ucs
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError, HttpSession
+from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import ApiError, HttpSession
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 

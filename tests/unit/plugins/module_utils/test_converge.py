@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """converge, the read-compare-write-wait of both modules' main and of the role's action, against a
 service that does what the test says: the corners no emulator reaches on cue."""
 
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import PENDING, ApiSpec, ModeFailure, ModeService, converge
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import ApiError
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeFailure, ModeService, converge
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import ApiError
 
 
 class Scripted(ModeService):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The shared HTTP layer against the emulators over real loopback HTTP."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     POLL_INTERVAL,
     ApiError,
     HttpSession,

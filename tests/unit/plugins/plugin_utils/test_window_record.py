@@ -1,19 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The window's record and what each phase makes of it (plugins/plugin_utils/window.py)."""
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The window's record and what each phase makes of it (plugins/plugin_utils/_window.py)."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import window
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils.window import OPEN, RecordStore, WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _window as window
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import OPEN, RecordStore, WindowError
 
 T0, T1, T2 = "2026-11-24T10:00:00.000Z", "2026-11-24T11:00:00.000Z", "2026-11-24T12:00:00.000Z"
 
@@ -60,11 +63,46 @@ def test_a_missing_directory_is_an_error_unless_it_is_the_default(tmp_path):
     assert oct((tmp_path / "made").stat().st_mode & 0o777) == "0o700"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def _check_as_nobody(path):
+    """RecordStore(path).check() in a child process running as nobody: root (CI) may write
+    anywhere, so the refusal an operator's account meets is only seen without root's rights."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            RecordStore(path).check()
+            message = "no error"
+        # Whatever it is, the parent reports it.
+        except Exception as error:  # pylint: disable=broad-except
+            message = "%s: %s" % (type(error).__name__, error)
+        os.write(write, message.encode("utf-8"))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as stream:
+        message = stream.read().decode("utf-8")
+    os.waitpid(pid, 0)
+    return message
+
+
 def test_a_directory_that_is_not_writable_is_an_error(tmp_path):
     (tmp_path / "ro").mkdir(mode=0o500)
-    with pytest.raises(WindowError, match="not writable"):
-        RecordStore(str(tmp_path / "ro" / "records.json")).check()
+    path = str(tmp_path / "ro" / "records.json")
+    if os.geteuid() != 0:
+        with pytest.raises(WindowError, match="not writable"):
+            RecordStore(path).check()
+        return
+    # nobody must reach the directory to be refused by it: a world-readable one of its own.
+    top = tempfile.mkdtemp(prefix="opsmodes-ro-")
+    try:
+        os.chmod(top, 0o755)
+        os.mkdir(os.path.join(top, "ro"), 0o555)
+        message = _check_as_nobody(os.path.join(top, "ro", "records.json"))
+        assert message.startswith("WindowError: ") and "not writable" in message, message
+    finally:
+        shutil.rmtree(top)
 
 
 def test_update_merges_per_host_and_per_service(tmp_path):

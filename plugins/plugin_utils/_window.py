@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
 """The maintenance window's logic, on the controller: the durable record of the modes before a
 window, and what each phase does with it. The action plugin `window_phase` runs this; the role
 `opsmodes.maintenance.window` calls that action.

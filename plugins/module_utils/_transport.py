@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+# For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
 """The HTTP layer both API clients stand on: one keep-alive session per module run, TLS
 verification unless the user turns it off, retries with backoff inside a deadline, and one
 error type that never carries a secret."""

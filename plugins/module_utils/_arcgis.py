@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+# For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
 """The ArcGIS Server Administrator API's site mode, spoken in one place: tokens, `{url}/mode`,
 `{url}/mode/update` and `{url}/system/jobs/<id>`."""
 
@@ -11,8 +13,8 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.base import PENDING, ApiSpec, ModeService
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeService
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     ApiError,
     Poll,
     validate_url,

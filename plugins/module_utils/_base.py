@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) opsmodes.maintenance contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+# For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
 """What every mode module shares: the option specs merged into its own, and `converge`, the one
 read-compare-write-wait that both the modules' `main` and the role's action plugin run."""
 
@@ -10,7 +12,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils.transport import (
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiError,
