@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # opsmodes.maintenance: every target builds what it needs under build/, from the repo's own files.
 #   make demo   a real maintenance window against emulated servers on loopback
 #   make test   everything CI checks
@@ -9,7 +10,7 @@ BUILD := $(CURDIR)/build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/opsmodes/maintenance
 
-# The oldest supported ansible-core (2.17) runs on Python 3.10 to 3.12, the newest needs 3.12+.
+# The oldest supported ansible-core (2.16) runs on Python 3.10 to 3.12, the newest needs 3.12+.
 # A Python is looked up in pyenv's versions first, then on PATH; override with PYTHON_OLDEST=...
 find_python = $(firstword $(foreach v,$(1),$(wildcard $(shell pyenv root 2>/dev/null)/versions/$(v).*/bin/python3) $(shell command -v python$(v) 2>/dev/null)))
 PYTHON_OLDEST ?= $(call find_python,3.11 3.12 3.10)
@@ -25,11 +26,12 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo bench test venvs ansible-test-ready collection units sanity lint docs functional molecule package clean
+.PHONY: help demo bench test test-matrix venvs ansible-test-ready collection units sanity integration lint docs functional molecule package clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
 	@echo "make test   unit, sanity, lint, doc and integration tests on the oldest and newest ansible-core"
+	@echo "make test-matrix  sanity, units and integration on every ansible-core from the oldest to the newest"
 	@echo "make bench  benchmarks against hand-written uri playbooks, written to bench/RESULTS.md"
 	@echo "make clean  remove build/"
 
@@ -77,17 +79,59 @@ units: ansible-test-ready collection
 sanity: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test sanity --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
+# ansible-test integration (tests/integration/targets): run in place from the collection copy, so
+# the collection is found as the ansible_collections tree the copy sits in, and --venv makes a venv
+# from this ansible-core for --python with tests/integration/requirements.txt (requests) in it.
+# The targets start their emulators on 127.0.0.1 through setup_emulators and stop them again.
+integration: ansible-test-ready collection
+	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test integration --venv --python $(TEST_PY_$(v)) --requirements --color no;)
+
+# Every ansible-core minor from the oldest to the newest supported, each in its own venv with a
+# Python it supports: sanity, units and integration. Slow; `make test` keeps the two ends.
+# MATRIX="2.18 2.19" runs a part; the results land in $(BUILD)/test-matrix.txt.
+MATRIX ?= 2.16 2.17 2.18 2.19 2.20 2.21
+MATRIX_PYTHON_2.16 = 3.11
+MATRIX_PYTHON_2.17 = 3.11
+MATRIX_PYTHON_2.18 = 3.12 3.11
+MATRIX_PYTHON_2.19 = 3.12 3.11
+MATRIX_PYTHON_2.20 = 3.13
+MATRIX_PYTHON_2.21 = 3.13
+next_minor = $(shell python3 -c 'import sys; print(int(sys.argv[1].split(".")[1]) + 1)' $(1))
+$(BUILD)/venv/core-%/.installed: tests/requirements/common.txt requirements.txt
+	@test -n "$(call find_python,$(MATRIX_PYTHON_$*))" || { echo "No Python $(MATRIX_PYTHON_$*) for ansible-core $*" >&2; exit 1; }
+	rm -rf $(BUILD)/venv/core-$*
+	$(call find_python,$(MATRIX_PYTHON_$*)) -m venv $(BUILD)/venv/core-$*
+	$(BUILD)/venv/core-$*/bin/pip install --quiet --disable-pip-version-check "ansible-core>=$*.0,<2.$(call next_minor,$*)" -r tests/requirements/common.txt
+	$(BUILD)/venv/core-$*/bin/python tests/tools/prime_ansible_test.py
+	touch $@
+
+test-matrix: collection $(foreach c,$(MATRIX),$(BUILD)/venv/core-$(c)/.installed)
+	rm -f $(BUILD)/test-matrix.txt
+	$(foreach c,$(MATRIX),py=$$($(BUILD)/venv/core-$(c)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		core=$$($(BUILD)/venv/core-$(c)/bin/python -c 'from ansible.release import __version__; print(__version__)'); \
+		row="| $$core | $$py |"; \
+		for t in sanity units integration; do \
+			start=$$(date +%s); \
+			if (cd $(COLLECTION) && $(BUILD)/venv/core-$(c)/bin/ansible-test $$t --venv --python $$py --requirements --color no); \
+			then r=pass; else r=FAIL; fi; \
+			row="$$row $$r ($$(( $$(date +%s) - start )) s) |"; \
+		done; echo "$$row" >> $(BUILD)/test-matrix.txt;)
+	@echo "| ansible-core | Python | sanity | units | integration |"; echo "| --- | --- | --- | --- | --- |"; cat $(BUILD)/test-matrix.txt
+	! grep -q FAIL $(BUILD)/test-matrix.txt
+
 lint: venvs collection
 	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --profile production --offline
 	$(VENV_NEWEST)/bin/antsibull-changelog lint
+	$(VENV_NEWEST)/bin/antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+	cd $(COLLECTION) && $(VENV_NEWEST)/bin/antsibull-changelog generate && cmp CHANGELOG.md $(CURDIR)/CHANGELOG.md \
+		|| { echo "CHANGELOG.md is not what antsibull-changelog generates from changelogs/changelog.yaml" >&2; exit 1; }
+	python3 tests/tools/spdx.py
 
-# Every plugin and the role must render with ansible-doc, on both ends of the supported range.
+# Every plugin and the role must render with ansible-doc, on both ends of the supported range
+# (tests/tools/check_docs.py fails where ansible-doc only warns), and the docsite must lint.
 docs: venvs collection
-	$(foreach v,$(VENVS),for plugin in $$(cd $(COLLECTION)/plugins/modules && ls *.py | sed 's/\.py$$//'); do \
-		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc opsmodes.maintenance.$$plugin > /dev/null || exit 1; \
-		echo "ansible-doc ($(v)): opsmodes.maintenance.$$plugin renders"; done; \
-		ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/ansible-doc -t role opsmodes.maintenance.window > /dev/null; \
-		echo "ansible-doc ($(v)): role opsmodes.maintenance.window renders";)
+	$(foreach v,$(VENVS),ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BUILD)/venv/$(v)/bin/python tests/tools/check_docs.py $(BUILD)/venv/$(v)/bin/ansible-doc $(COLLECTION);)
+	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs --plugin-docs .
 
 # The role with molecule: each scenario under extensions/molecule starts its emulators itself.
 molecule: venvs collection
@@ -98,17 +142,24 @@ functional: venvs collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
 		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
 
-# The tarball users get: built, installed where nothing else is, and its plugins rendered from there.
+# The tarball users get: built, installed with --force where nothing else is, and every plugin
+# rendered from there; no build output, and no development-only file, in it.
 package: venvs collection
 	rm -rf $(BUILD)/dist $(BUILD)/installed
+	mkdir -p $(BUILD)/installed
 	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --output-path $(BUILD)/dist
-	! tar -tzf $(BUILD)/dist/opsmodes-maintenance-*.tar.gz | grep -E '(^|/)(build|tests/output|\.git|__pycache__)/'
-	$(VENV_NEWEST)/bin/ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/opsmodes-maintenance-*.tar.gz
-	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/ansible-doc opsmodes.maintenance.ucs_server_mode opsmodes.maintenance.arcgis_site_mode > /dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/ansible-doc -t role opsmodes.maintenance.window > /dev/null
+	tar -tzf $(BUILD)/dist/opsmodes-maintenance-*.tar.gz > $(BUILD)/package-contents.txt
+	! grep -E '(^|/)(build|tests/output|tests/tools|bench|docs/demo|\.git|\.ci|__pycache__)/|(^|/)Makefile$$' $(BUILD)/package-contents.txt
+	grep -qx 'tests/emulators/serve.py' $(BUILD)/package-contents.txt
+	grep -qx 'LICENSES/GPL-3.0-or-later.txt' $(BUILD)/package-contents.txt
+	grep -qx 'LICENSES/BSD-2-Clause.txt' $(BUILD)/package-contents.txt
+	grep -qx 'CHANGELOG.md' $(BUILD)/package-contents.txt
+	$(VENV_NEWEST)/bin/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/opsmodes-maintenance-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/python tests/tools/check_docs.py $(VENV_NEWEST)/bin/ansible-doc \
+		$(BUILD)/installed/ansible_collections/opsmodes/maintenance
 	@echo "package: $$(ls $(BUILD)/dist) builds, installs and renders"
 
-test: units sanity lint docs package functional molecule
+test: units sanity integration lint docs package functional molecule
 
 clean:
 	rm -rf $(BUILD)
