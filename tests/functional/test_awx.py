@@ -30,12 +30,12 @@ class _Tower:
         self.filename = filenames
 
 
-def injected_environment(credential_type, files_dir=None, **inputs):
+def injected_environment(credential_type, files_dir, **inputs):
     """The environment AWX gives a job from a credential of this type, rendered as AWX renders it
     (awx.main.models.credential.CredentialType.inject_credential): in an immutable Jinja2 sandbox,
     a boolean the credential never stored as False, a string it never stored as '' (the fields'
     defaults only prefill the UI form: a credential made through the API never gets them). File
-    injectors are written under files_dir first, their paths offered as `tower.filename.<name>`."""
+    injectors are written under files_dir first, as AWX writes each one, empty or not, their paths offered as `tower.filename.<name>`."""
     with open(os.path.join(AWX, "credential_types", credential_type + ".yml"), encoding="utf-8") as stream:
         definition = yaml.safe_load(stream)
     fields = {field["id"]: False if field.get("type") == "boolean" else "" for field in definition["inputs"]["fields"]}
@@ -56,9 +56,9 @@ def without(environment, name):
     return {k: v for k, v in environment.items() if k != name}
 
 
-def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module):
+def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module, tmp_path):
     ucs = ucs_server(tls=True, username="awx", password="Awx-Secret1", switch_seconds=0.2)
-    environment = injected_environment("ucs", url=ucs.url, username="awx", password="Awx-Secret1", skip_tls_verify=True)
+    environment = injected_environment("ucs", tmp_path, url=ucs.url, username="awx", password="Awx-Secret1", skip_tls_verify=True)
     assert set(environment) == {"UCS_URL", "UCS_USERNAME", "UCS_PASSWORD", "UCS_VALIDATE_CERTS", "UCS_CA_PATH"}
     assert environment["UCS_VALIDATE_CERTS"] == "false" and environment["UCS_CA_PATH"] == ""
     run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
@@ -70,18 +70,18 @@ def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module):
     assert ucs.state()["mode"] == "maintenance"
 
 
-def test_ucs_credential_type_empty_inputs_count_as_not_given(ucs_server, run_module):
+def test_ucs_credential_type_empty_inputs_count_as_not_given(ucs_server, run_module, tmp_path):
     ucs = ucs_server(switch_seconds=0.2)
-    environment = injected_environment("ucs", url=ucs.url)
+    environment = injected_environment("ucs", tmp_path, url=ucs.url)
     assert environment["UCS_USERNAME"] == "" and environment["UCS_PASSWORD"] == ""
     run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
     assert run.result["changed"] is True, run.output
     assert not any("authorization" in entry["headers"] for entry in ucs.requests)
 
 
-def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_module):
+def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_module, tmp_path):
     site = arcgis_server(tls=True, username="gisadmin", password="Gis-Secret2", read_only_seconds=0.2)
-    environment = injected_environment("arcgis", url=site.url, username="gisadmin", password="Gis-Secret2", skip_tls_verify=True)
+    environment = injected_environment("arcgis", tmp_path, url=site.url, username="gisadmin", password="Gis-Secret2", skip_tls_verify=True)
     assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN", "ARCGIS_TOKEN_URL",
                                 "ARCGIS_REFERER", "ARCGIS_VALIDATE_CERTS", "ARCGIS_CA_PATH"}
     run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
@@ -91,9 +91,9 @@ def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_mo
         assert message in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, name)).msg
 
 
-def test_arcgis_credential_type_with_a_token(arcgis_server, run_module):
+def test_arcgis_credential_type_with_a_token(arcgis_server, run_module, tmp_path):
     site = arcgis_server(read_only_seconds=0.2)
-    environment = injected_environment("arcgis", url=site.url, token=site.issue_token())
+    environment = injected_environment("arcgis", tmp_path, url=site.url, token=site.issue_token())
     run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
     assert run.result["changed"] is True, run.output
     assert not site.requests_to("/generateToken")
@@ -110,7 +110,9 @@ def test_credential_without_tls_fields_keeps_verification_on(credential_type, uc
     prefix, module, mode, url_var = (("UCS", "ucs_server_mode", "maintenance", "UCS_URL") if credential_type == "ucs"
                                      else ("ARCGIS", "arcgis_site_mode", "read_only", "ARCGIS_ADMIN_URL"))
     server = ucs_server(tls=True) if credential_type == "ucs" else arcgis_server(tls=True)
-    environment = injected_environment(credential_type, files_dir=tmp_path, url=server.url)
+    # ArcGIS refuses to send anything without credentials: give some, so that TLS is what fails.
+    logins = {} if credential_type == "ucs" else {"username": "admin", "password": "admin"}
+    environment = injected_environment(credential_type, tmp_path, url=server.url, **logins)
     assert environment[prefix + "_VALIDATE_CERTS"] == "true"
     assert environment[prefix + "_CA_PATH"] == ""
     assert environment[url_var] == server.url
@@ -119,15 +121,15 @@ def test_credential_without_tls_fields_keeps_verification_on(credential_type, uc
 
 @pytest.mark.parametrize("credential_type", ["ucs", "arcgis"])
 def test_credential_ca_certificate_is_written_and_its_path_injected(credential_type, ucs_server, arcgis_server, run_module, tmp_path):
-    prefix, module, mode = (("UCS", "ucs_server_mode", "maintenance") if credential_type == "ucs"
-                            else ("ARCGIS", "arcgis_site_mode", "read_only"))
     if credential_type == "ucs":
-        server, state_key = ucs_server(tls=True, switch_seconds=0.2), "mode"
+        prefix, module, mode, wanted = "UCS", "ucs_server_mode", "maintenance", "maintenance"
+        server, logins = ucs_server(tls=True, switch_seconds=0.2), {}
     else:
-        server, state_key = arcgis_server(tls=True, read_only_seconds=0.2), None
+        prefix, module, mode, wanted = "ARCGIS", "arcgis_site_mode", "read_only", "READ_ONLY"
+        server, logins = arcgis_server(tls=True, read_only_seconds=0.2), {"username": "admin", "password": "admin"}
     with open(EMULATOR_CA, encoding="utf-8") as stream:
         pem = stream.read()
-    environment = injected_environment(credential_type, files_dir=tmp_path, url=server.url, ca_cert=pem)
+    environment = injected_environment(credential_type, tmp_path, url=server.url, ca_cert=pem, **logins)
     ca_path = environment[prefix + "_CA_PATH"]
     assert ca_path and os.path.dirname(ca_path) == str(tmp_path)
     with open(ca_path, encoding="utf-8") as stream:
@@ -135,16 +137,15 @@ def test_credential_ca_certificate_is_written_and_its_path_injected(credential_t
     assert environment[prefix + "_VALIDATE_CERTS"] == "true"
     run = run_module(module, {"mode": mode}, env=environment)
     assert run.result["changed"] is True, run.output
-    if state_key:
-        assert server.state()[state_key] == "maintenance"
+    assert server.state()["mode"] == wanted
 
 
-def test_arcgis_credential_token_url_and_referer():
-    environment = injected_environment("arcgis", token_url="https://portal.example.com/portal/sharing/rest/generateToken",
+def test_arcgis_credential_token_url_and_referer(tmp_path):
+    environment = injected_environment("arcgis", tmp_path, token_url="https://portal.example.com/portal/sharing/rest/generateToken",
                                        referer="https://ops.example.com")
     assert environment["ARCGIS_TOKEN_URL"] == "https://portal.example.com/portal/sharing/rest/generateToken"
     assert environment["ARCGIS_REFERER"] == "https://ops.example.com"
-    assert injected_environment("arcgis")["ARCGIS_TOKEN_URL"] == ""
+    assert injected_environment("arcgis", tmp_path)["ARCGIS_TOKEN_URL"] == ""
 
 
 def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None):
