@@ -14,6 +14,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeService
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
+    POLL_INTERVAL,
     RETRY_STATUSES,
     ApiError,
     Poll,
@@ -28,6 +29,8 @@ STATUS_FIELDS = frozenset(("version", "system_time", "max_memory", "allocated_me
                            "last_request", "request_today", "client_errors_today", "server_errors_today"))
 # request_mode's answers besides True (the documented answer: the server took the write).
 UNANSWERED, BUSY = "unanswered", "busy"
+# The longest pause between two writes refused with 503 while the status shows no switch running.
+REFUSAL_BACKOFF_MAX = 10.0
 WRONG_SERVER = ("the URL may reach something else than UCS Context Services (in 8.5 GMS shares its proxy and prefix): "
                 "check the cview/base_url prefix in url")
 
@@ -134,19 +137,27 @@ class UcsClient(ModeService):
         """Ask for `wanted`. When the server refuses because a switch is running (a colleague's,
         or an interrupted run's), wait for that switch to end and ask again if it did not end in
         `wanted`: a new request after a refusal, not a resend of one whose fate is unknown."""
+        refusals = 0
         while True:
             answer = self.request_mode(wanted)
             if answer is True:
                 return None
             if answer == UNANSWERED:
                 return PENDING
+            asked = time.monotonic()
             status = self.read(deadline)
             if mode_of(status) == wanted:
                 return None
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise ApiError("Setting the UCS server mode to %s: the server at %s refused it with HTTP 503 until the wait_timeout "
                                "ran out, although it answered its status in mode %s" % (wanted, self.url, mode_of(status)),
                                url=self.url, status=503, reason="http")
+            # The status answered at once, so no switch was running to wait out: a proxy or the
+            # server itself refuses for now. Ask again, less and less often, not in a loop.
+            if now - asked < POLL_INTERVAL:
+                refusals += 1
+                time.sleep(min(POLL_INTERVAL * 2 ** refusals, REFUSAL_BACKOFF_MAX, deadline - now))
 
     def wait(self, wanted, handle, deadline):
         return self.wait_for_mode(wanted, deadline)

@@ -121,6 +121,20 @@ def test_503_on_the_write_waits_for_the_switch_then_asks_again(ucs_server, run_m
     assert [r["status"] for r in writes(ucs)] == [503, 200]
 
 
+def test_writes_refused_while_not_switching_are_asked_again_less_and_less_often(ucs_server, run_module):
+    # 503 to every write while the status answers at once (a proxy, or the server refusing for
+    # now): no switch is running to wait out, so the write is asked again with a growing pause,
+    # never in a tight loop, until wait_timeout; then the module fails naming the mode.
+    ucs = ucs_server(faults=["503:1000:POST:/server/mode$"], switch_seconds=0.2)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "wait_timeout": 6})
+    assert run.failed and "refused it with HTTP 503 until the wait_timeout ran out" in run.msg, run.msg
+    assert run.result["mode"] == "production"
+    sent = [entry["time"] for entry in writes(ucs)]
+    # Pauses of 1, 2, 4 s: four writes within 6 s, where a loop without pauses sends dozens.
+    assert 3 <= len(sent) <= 5, sent
+    assert all(later - earlier >= 0.9 for earlier, later in zip(sent, sent[1:])), sent
+
+
 def test_upper_case_mode_is_compared_case_insensitively(ucs_server, run_module):
     ucs = ucs_server(initial_mode="maintenance", mode_case="upper")
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
@@ -258,7 +272,8 @@ def test_bad_input_fails_before_any_request(ucs_server, run_module, args, messag
 
 # -- the servers as they really behave (shared/api-contracts.md, second reading) ---------------------
 def test_a_run_during_a_switch_toward_the_wanted_mode_waits_and_writes_nothing(ucs_server, run_module):
-    ucs = ucs_server(switching_to="maintenance", switch_seconds=2)
+    # Long enough that ansible-playbook starts within it on a loaded machine.
+    ucs = ucs_server(switching_to="maintenance", switch_seconds=6)
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
     assert not run.failed, run.msg
     assert run.result["changed"] is False and run.result["previous_mode"] == "maintenance"
