@@ -12,15 +12,17 @@ import getpass
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow, sentence
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS, ApiError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _window as window
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import WindowError
 
@@ -37,6 +39,8 @@ MODULES = {"ucs": "opsmodes.maintenance.ucs_server_mode", "arcgis": "opsmodes.ma
 DEFAULT_MODES = {"ucs": ("maintenance", "production"), "arcgis": ("read_only", "editable")}
 PHASES = ("enter", "confirm", "exit", "status")
 NO_RECORD_CHOICES = ("fail", "normal")
+# meta actions that would end the work's host, batch, play or the role: exit would not run.
+WORK_MUST_NOT = {"end_host": "host", "end_batch": "batch", "end_play": "play", "end_role": "role"}
 
 
 class ActionModule(ActionBase):
@@ -194,7 +198,7 @@ class ActionModule(ActionBase):
         work = self._task.args.get("work_tasks")
         if work is not None:
             outcome["work_tasks"] = self._check_work(work)
-        settings["store"].check()
+        settings["store"].check(create=not check_mode)
         if not services:
             outcome["report"] = ["no service on this host (no window_ucs_url, window_arcgis_url or window_services)"]
             return outcome
@@ -209,7 +213,7 @@ class ActionModule(ActionBase):
                                             "enter failed before any switch") for s in services if record.get(s, {}).get("state") != window.OPEN}
             self._save(notes)
             raise WindowError("Entering maintenance failed on %s before any switch: %s. Nothing was switched on this host; %s." % (
-                self.host, "; ".join("%s: %s" % (s, r["msg"]) for s, r in unreadable.items()),
+                self.host, "; ".join("%s: %s" % (s, sentence(r["msg"])) for s, r in unreadable.items()),
                 ", ".join("%s is in mode %s" % (s, r.get("previous_mode") or r.get("mode") or "unknown") for s, r in read.items())))
         modes_now = {s: read[s]["previous_mode"] for s in services}
 
@@ -283,9 +287,9 @@ class ActionModule(ActionBase):
         self._save(entries)
         where = ", ".join("%s is in mode %s" % (s, (back.get(s) or switched[s]).get("mode") or "unknown") for s in entries)
         raise WindowError("Entering maintenance failed on %s: %s. The work does not run on this host. Put back what this enter switched: %s.%s" % (
-            self.host, "; ".join("%s: %s" % (s, r["msg"]) for s, r in failed.items()), where,
+            self.host, "; ".join("%s: %s" % (s, sentence(r["msg"])) for s, r in failed.items()), where,
             "" if not any(r.get("failed") for r in back.values()) else " Putting back failed for %s: the record stays open; run exit to try again." %
-            ", ".join(s for s, r in back.items() if r.get("failed"))))
+            ", ".join("%s (%s)" % (s, sentence(r["msg"])) for s, r in back.items() if r.get("failed"))))
 
     def _settle(self, record, services):
         return {s: window.settle_handle(record.get(s), self.settings["wait_timeout"][s]) for s in services}
@@ -299,13 +303,18 @@ class ActionModule(ActionBase):
             entries[service] = dict(entries[service], handle=handle)
         else:
             return
-        self._save({service: entries[service]})
+        try:
+            self._save({service: entries[service]})
+        except window.RecordReplaced as exc:
+            # A run killed with -9 leaves its workers running: the record an exit closed since
+            # must not be reopened, nor the server switched behind that exit's back.
+            raise ApiError("%s: this run does not switch %s" % (exc, service), reason="api")
 
     def _exit(self):
         settings, check_mode = self.settings, self._task.check_mode
         services = settings["services"]
         outcome = {"changed": False, "report": [], "rows": [], "state_file": settings["store"].path}
-        settings["store"].check()
+        settings["store"].check(create=not check_mode)
         if not services:
             outcome["report"] = ["no service on this host (no window_ucs_url, window_arcgis_url or window_services)"]
             return outcome
@@ -321,7 +330,7 @@ class ActionModule(ActionBase):
         failed = [s for s, r in done.items() if r.get("failed")]
         # One more try: a transient fault must not leave a service switched.
         if failed and not check_mode:
-            done.update(self._converge_all({s: targets[s] for s in failed}, check_mode=False))
+            done.update(self._converge_all({s: targets[s] for s in failed}, check_mode=False, settle=self._settle(record, failed)))
             failed = [s for s, r in done.items() if r.get("failed")]
         now = window.utc_now()
         closed = {s: window.closed_entry(record[s], now, "put back" if s in targets else "left as it was before the window")
@@ -335,10 +344,22 @@ class ActionModule(ActionBase):
         outcome["changed"] = any(r.get("changed") for r in done.values())
         outcome["diff"] = self._diffs({s: r.get("previous_mode") for s, r in done.items()}, {s: r.get("mode") for s, r in done.items()})
         outcome["rows"] = [self._row(s, record.get(s), done[s].get("mode") if s in done else untouched[s].get("previous_mode"),
-                                     ("failed" if s in failed else ("would put back" if check_mode else "put back")) if s in done
+                                     self._exit_action(s in failed, done[s].get("changed"), check_mode) if s in done
                                      else "no record: left alone" if s in no_record else "nothing to do")
                            for s in services]
         problems = []
+        stale = [s for s in services if s not in done and window.closed_but_in_maintenance(record.get(s), untouched[s].get("previous_mode"))]
+        if stale:
+            problems.append("%s %s in maintenance although the record in %s was closed (%s): that record is not this window's. "
+                            "Nothing was changed on them. Check them with opsmodes.maintenance.status and run exit with the "
+                            "window_state_file that enter used" % (
+                                " and ".join(stale), "is" if len(stale) == 1 else "are", settings["store"].path,
+                                "; ".join("%s at %s" % (s, record[s].get("closed")) for s in stale)))
+        unhandled = [s for s, e in record.items() if s not in services and (e or {}).get("state") == window.OPEN]
+        if unhandled:
+            outcome["warnings"] = ["%s of %s has an open record (since %s) that this exit does not handle, since the host's "
+                                   "services here are %s: it stays open and %s stays in maintenance" % (
+                                       s, self.host, record[s].get("opened"), ", ".join(services), s) for s in unhandled]
         if failed:
             problems.append("putting back failed for %s; the record stays open: run exit again" % ", ".join(failed))
         if no_record and settings["no_record"] == "fail":
@@ -378,7 +399,8 @@ class ActionModule(ActionBase):
     # -- helpers -----------------------------------------------------------------------------------
     def _check_work(self, path):
         """The work's tasks file, resolved from the current directory and loaded once before
-        anything is switched: a file that cannot run would otherwise skip exit."""
+        anything is switched, task by task as Ansible loads them: a file that cannot run would
+        abort the play at its include, and exit would never run."""
         path = os.path.normpath(os.path.join(os.getcwd(), os.path.expanduser(str(path))))
         if not os.path.isfile(path):
             raise WindowError("The work's tasks file %s does not exist (window_work_tasks is taken from the current directory %s): "
@@ -389,7 +411,34 @@ class ActionModule(ActionBase):
             raise WindowError("The work's tasks file %s cannot be loaded: nothing was switched. %s" % (path, exc))
         if not isinstance(tasks, list) or not tasks:
             raise WindowError("The work's tasks file %s is not a list of tasks: nothing was switched." % path)
+        try:
+            self._check_tasks(tasks)
+        except AnsibleError as exc:
+            raise WindowError("The work's tasks file %s cannot run: nothing was switched. %s" % (path, exc))
         return path
+
+    def _check_tasks(self, tasks):
+        for data in tasks:
+            if not isinstance(data, dict):
+                raise AnsibleError("Each task must be a mapping, got %r" % (data,))
+            if "block" in data:
+                for part in ("block", "rescue", "always"):
+                    self._check_tasks(data.get(part) or [])
+                continue
+            # Short module names resolve as they will inside the role: with its collections.
+            task = Task.load(dict(data) if "collections" in data else dict(data, collections=self._task.collections), loader=self._loader)
+            ends = task.args.get("_raw_params") if task.action in C._ACTION_META else None
+            if ends in WORK_MUST_NOT:
+                raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the work with "
+                                   "a failure or a condition instead" % (task.get_name(), WORK_MUST_NOT[ends], ends))
+
+    @staticmethod
+    def _exit_action(failed, changed, check_mode):
+        if failed:
+            return "failed"
+        if not changed:
+            return "already so: closed" if not check_mode else "already so: would close"
+        return "would put back" if check_mode else "put back"
 
     def _row(self, service, entry, mode_now, action):
         return {"host": self.host, "service": service, "mode_before": (entry or {}).get("mode_before"), "mode_now": mode_now, "action": action}

@@ -165,15 +165,23 @@ class ArcgisClient(ModeService):
         {"sent": epoch seconds, "until": epoch seconds}: then the site is watched until it records
         a change made after `sent` (lastModified), or until `until`, when that update would have
         ended anyway."""
+        # How that update ended does not matter here (the mode read next decides), but that it
+        # ended does: a job still running may yet switch the site after this run's read.
+        if isinstance(handle, dict):
+            since = float(handle["sent"]) * 1000
+            until = time.monotonic() + float(handle["until"]) - time.time()
+            changed = Poll(lambda: self.site_mode(retry=False), lambda document: _number(document.get("lastModified")) >= since)
+            if changed.run(min(deadline, until)) is None and deadline < until:
+                raise ApiError("An update of the ArcGIS site mode sent at %s may still take effect: its answer never came and the "
+                               "wait_timeout ran out before that update would have ended"
+                               % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(handle["sent"]))), reason="timeout")
+            return
         try:
-            if isinstance(handle, dict):
-                since = float(handle["sent"]) * 1000
-                until = min(deadline, time.monotonic() + float(handle["until"]) - time.time())
-                Poll(lambda: self.site_mode(retry=False), lambda document: _number(document.get("lastModified")) >= since).run(until)
-            else:
-                self.wait_for_job(handle, deadline)
-        except ApiError:
-            pass
+            self.wait_for_job(handle, deadline)
+        except ApiError as exc:
+            if exc.reason == "timeout":
+                raise ApiError("The ArcGIS site mode job %s of an earlier switch is still running, so the site may yet change mode: "
+                               "nothing was read or written; run again once it has ended" % handle, reason="timeout")
 
     def wait(self, wanted, handle, deadline):
         if handle is not PENDING and handle:

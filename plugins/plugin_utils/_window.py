@@ -39,6 +39,10 @@ class WindowError(Exception):
     """A reason to stop before any switch, or to fail a host, in words for the operator."""
 
 
+class RecordReplaced(WindowError):
+    """The state file's entry of a service is no longer the one this run wrote ahead."""
+
+
 def utc_now():
     # Milliseconds, so that of two entries written within one second the later one sorts last.
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -66,13 +70,16 @@ class RecordStore:
         self.lock_path = path + ".lock"
         self.create_directory = create_directory
 
-    def check(self):
-        """Fail with a clear message unless the file can be read and written: before any switch."""
+    def check(self, create=True):
+        """Fail with a clear message unless the file can be read and written: before any switch.
+        With `create` false (check mode), the default directory is not made: nothing is written."""
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             if not self.create_directory:
                 raise WindowError("The directory of the state file %s does not exist: create it, or give another window_state_file."
                                   % self.path)
+            if not create:
+                return
             os.makedirs(directory, mode=0o700, exist_ok=True)
         if not os.access(directory, os.W_OK | os.X_OK):
             raise WindowError("The state file's directory %s is not writable by this user: nothing was switched." % directory)
@@ -90,10 +97,16 @@ class RecordStore:
 
     def update(self, host, entries):
         """Merge `entries` (service -> entry) into `host`'s record, leaving every other host and
-        service as it is in the file. Returns the host's record as written."""
+        service as it is in the file. Returns the host's record as written. RecordReplaced, and
+        nothing written, when another run has acted on one of those services since this run read
+        the file (see replaced_by)."""
         with self._locked():
             records = self._read()
             merged = dict(records.get(host, {}))
+            for service, entry in entries.items():
+                why = replaced_by(merged.get(service), entry)
+                if why:
+                    raise RecordReplaced("The record of %s on %s in %s %s" % (service, host, self.path, why))
             merged.update(entries)
             records[host] = merged
             self._write(records)
@@ -210,6 +223,30 @@ def settle_handle(entry, wait_timeout):
         return entry["handle"]
     sent = epoch_of(entry["requested"])
     return {"sent": sent, "until": sent + wait_timeout}
+
+
+def replaced_by(current, entry):
+    """Why `entry` must not be written over `current`, the file's entry of that service, or None.
+    It may close or amend its own opening, or open a new window over a closed one; it may not
+    reopen an entry another run closed meanwhile (a worker that kill -9 of ansible-playbook left
+    running), nor overwrite another opening, open or newer."""
+    if current is None:
+        return None
+    if current.get("opened") == entry.get("opened"):
+        if current.get("state") == CLOSED and entry.get("state") == OPEN:
+            return "was closed at %s (%s) after this run read it" % (current.get("closed"), current.get("note"))
+        return None
+    if current.get("state") == CLOSED and str(entry.get("opened")) > str(current.get("opened")):
+        return None
+    return "now holds %s entry opened at %s by %s, not the one this run read" % (
+        "an open" if current.get("state") == OPEN else "a newer", current.get("opened"), current.get("by"))
+
+
+def closed_but_in_maintenance(entry, live_mode):
+    """A closed entry whose service is in its maintenance mode now, although it was not before
+    that window: the record read is not the current window's (another state file, a later window)."""
+    return (entry is not None and entry.get("state") == CLOSED and live_mode is not None
+            and live_mode == entry.get("maintenance_mode") and entry.get("mode_before") not in (None, live_mode))
 
 
 def target_on_exit(entry):

@@ -197,6 +197,52 @@ def test_enter_killed_during_the_switches_then_exit_puts_everything_back(operato
     assert not posts(ucs2)
 
 
+def test_enter_worker_left_running_by_kill_9_does_not_switch_behind_a_later_exit(operator, ucs_server):
+    """kill -9 of ansible-playbook alone leaves its worker running. Here it is held in the read
+    before its write while the operator's exit closes the record: when the read comes back, the
+    worker must neither reopen the record nor switch the server."""
+    ucs = ucs_server(switch_seconds=0.3, faults=["slow=0:1:GET:/server/status$", "slow=15:1:GET:/server/status$"])
+    operator.hosts({"app1": {"window_ucs_url": ucs.url}})
+    enter = operator.start("enter")
+    until(lambda: operator.state_file.exists() and operator.records().get("app1", {}).get("ucs", {}).get("state") == "open",
+          "the record to be written ahead")
+    os.kill(enter.pid, signal.SIGKILL)
+    enter.wait(timeout=60)
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert operator.records()["app1"]["ucs"]["state"] == "closed"
+
+    def group_gone():
+        try:
+            os.killpg(enter.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    until(group_gone, "the orphaned worker to end", seconds=60)
+    assert not posts(ucs), posts(ucs)
+    assert ucs.state()["mode"] == "production"
+    assert operator.records()["app1"]["ucs"]["state"] == "closed"
+
+
+def test_enter_timed_out_while_a_site_job_runs_keeps_the_record_open_until_exit(operator, servers):
+    """enter waits less than the ArcGIS update takes: its put-back must not read the mode while
+    the job still runs and close the record, or the site ends read-only with nothing to undo it."""
+    ucs, site, ucs2, hosts = servers(arcgis_seconds=6)
+    operator.hosts(hosts, window_arcgis_wait_timeout=1, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1"})
+    assert entered.returncode != 0
+    assert "Putting back failed for arcgis (The ArcGIS site mode job" in entered.output
+    assert "is still running, so the site may yet change mode" in entered.output and "the record stays open" in entered.output
+    record = operator.records()["app1"]
+    assert record["arcgis"]["state"] == "open" and record["arcgis"]["mode_before"] == "editable"
+    assert record["ucs"]["state"] == "closed" and ucs.state()["mode"] == "production"
+    exited = operator.run("exit", {"window_hosts": "app1", "window_arcgis_wait_timeout": 30})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert operator.records()["app1"]["arcgis"]["state"] == "closed"
+    assert len(posts(site)) == 2
+
+
 def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
     """The site took the update but the answer, with its job id, never reached the record: the
     site mode does not show an update under way, so exit watches the site until the update took
@@ -425,16 +471,34 @@ def test_switch_slower_than_the_wait_is_reported_recorded_and_put_back(operator,
     assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production"]
 
 
+WORK_FILES = {
+    "broken.yml": "- name: Broken\n  ansible.builtin.debug: {msg: [unclosed\n",
+    "not_tasks.yml": "key: value\n",
+    # Valid YAML that Ansible refuses when the include loads it, which would abort the play.
+    "typo_module.yml": "- name: Restart\n  ansible.builtin.comand: /bin/true\n",
+    "typo_keyword.yml": "- name: Restart\n  ansible.builtin.command: /bin/true\n  becom: true\n",
+    "typo_in_rescue.yml": "- name: Patch\n  block:\n    - ansible.builtin.debug: {msg: patch}\n  rescue:\n    - ansible.builtin.debuq: {msg: x}\n",
+    # A meta that ends the host or the play: exit would not run after it.
+    "end_host.yml": "- name: Nothing to patch here\n  ansible.builtin.meta: end_host\n  when: inventory_hostname == 'app2'\n",
+    "end_play.yml": "- name: Patch\n  block:\n    - name: Stop everything\n      meta: end_play\n",
+}
+
+
 @pytest.mark.parametrize("work, message", [
     ("missing.yml", "does not exist"),
     ("broken.yml", "cannot be loaded"),
     ("not_tasks.yml", "is not a list of tasks"),
+    ("typo_module.yml", "ansible.builtin.comand"),
+    ("typo_keyword.yml", "becom"),
+    ("typo_in_rescue.yml", "ansible.builtin.debuq"),
+    ("end_host.yml", "ends the host (meta: end_host), so exit would not run"),
+    ("end_play.yml", "ends the play (meta: end_play), so exit would not run"),
 ])
 def test_a_work_file_that_cannot_run_fails_before_enter(operator, servers, work, message):
     ucs, site, ucs2, hosts = servers()
     operator.hosts(hosts, **ARCGIS_LOGIN)
-    (operator.cwd / "broken.yml").write_text("- name: Broken\n  ansible.builtin.debug: {msg: [unclosed\n")
-    (operator.cwd / "not_tasks.yml").write_text("key: value\n")
+    for name, text in WORK_FILES.items():
+        (operator.cwd / name).write_text(text)
     run = operator.run("window", {"window_work_tasks": work})
     assert run.returncode != 0
     assert message in run.output and "nothing was switched" in run.output
@@ -493,3 +557,69 @@ def test_bad_boolean_and_bad_service_fail_before_any_request(operator, servers):
     run = operator.run("enter", {"window_ucs_validate_certs": "perhaps"})
     assert run.returncode != 0 and "validate_certs" in run.output
     assert not ucs.requests and not ucs2.requests and not site.requests
+
+
+def test_work_with_short_module_names_and_includes_loads(operator, servers):
+    """The check loads tasks as the include will: short names, blocks and includes pass."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    (operator.cwd / "more.yml").write_text("- name: More work\n  debug: {msg: more}\n")
+    (operator.cwd / "work.yml").write_text("""---
+- name: Patch
+  block:
+    - name: Say so
+      debug:
+        msg: patching {{ inventory_hostname }}
+    - name: More
+      ansible.builtin.include_tasks: more.yml
+  always:
+    - name: Done
+      ansible.builtin.meta: noop
+""")
+    run = operator.run("window", {"window_work_tasks": "work.yml"})
+    assert run.returncode == 0, run.output
+    assert "patching app1" in run.output and "more" in run.output
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_exit_against_a_stale_closed_record_fails_instead_of_saying_nothing_to_do(operator, servers, tmp_path):
+    """Last week's window, closed, in the default file; this week's record in another file; exit
+    pointed at the wrong one must not report success while the server stays in maintenance."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    last_week = str(tmp_path / "last-week.json")
+    assert operator.run("enter", {"window_hosts": "app1", "window_state_file": last_week}).returncode == 0
+    assert operator.run("exit", {"window_hosts": "app1", "window_state_file": last_week}).returncode == 0
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    wrong = operator.run("exit", {"window_hosts": "app1", "window_state_file": last_week})
+    assert wrong.returncode != 0, wrong.output
+    assert "ucs and arcgis are in maintenance although the record in %s was closed" % last_week in wrong.output
+    assert "not this window's" in wrong.output
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY")
+    assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production", "maintenance"]
+    right = operator.run("exit", {"window_hosts": "app1"})
+    assert right.returncode == 0, right.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+def test_exit_warns_of_an_open_record_of_a_service_it_does_not_handle(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    exited = operator.run("exit", {"window_hosts": "app1", "window_services": "ucs"})
+    assert exited.returncode == 0, exited.output
+    assert "arcgis of app1 has an open record" in exited.output and "stays in maintenance" in exited.output
+    assert modes(ucs, site) == ("production", "READ_ONLY")
+    assert operator.records()["app1"]["arcgis"]["state"] == "open"
+
+
+def test_check_mode_with_the_default_state_file_creates_nothing(operator, servers, tmp_path):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    operator.env["HOME"] = str(tmp_path / "home")
+    entered = operator.run("enter", {"window_state_file": ""}, args=("--check", "--diff"))
+    assert entered.returncode == 0, entered.output
+    assert "would switch" in entered.output
+    operator.run("exit", {"window_state_file": ""}, args=("--check", "--diff"))
+    assert not (tmp_path / "home" / ".ansible" / "opsmodes.maintenance").exists()
+    assert not posts(ucs) and not posts(site) and not posts(ucs2)

@@ -122,7 +122,54 @@ def test_update_merges_per_host_and_per_service(tmp_path):
 def _write_many(path, host, count):
     store = RecordStore(path)
     for number in range(count):
-        store.update(host, {"ucs": entry(opened="2026-11-24T10:00:%02d.000Z" % number)})
+        # One window after the other: each opened, then closed.
+        opened = entry(opened="2026-11-24T10:00:%02d.000Z" % number)
+        store.update(host, {"ucs": opened})
+        store.update(host, {"ucs": window.closed_entry(opened, "2026-11-24T10:00:%02d.500Z" % number, "put back")})
+
+
+def test_check_mode_makes_no_default_directory(tmp_path):
+    store = RecordStore(str(tmp_path / "made" / "records.json"), create_directory=True)
+    store.check(create=False)
+    assert not (tmp_path / "made").exists()
+    with pytest.raises(WindowError, match="does not exist"):
+        RecordStore(str(tmp_path / "missing" / "records.json")).check(create=False)
+
+
+def test_an_entry_is_not_written_once_another_run_closed_or_replaced_it(tmp_path):
+    store = RecordStore(str(tmp_path / "records.json"))
+    opened = entry()
+    store.update("app1", {"ucs": opened, "arcgis": entry("editable", maintenance="read_only")})
+    requested = dict(opened, requested=T1)
+    assert store.update("app1", {"ucs": requested})["ucs"] == requested
+    closed = window.closed_entry(requested, T1, "put back")
+    store.update("app1", {"ucs": closed})
+    assert store.update("app1", {"ucs": closed})["ucs"] == closed, "closing twice is no change"
+    with pytest.raises(window.RecordReplaced, match="was closed at %s \\(put back\\) after this run read it" % T1):
+        store.update("app1", {"ucs": dict(opened, handle="job")})
+    assert store.host("app1")["ucs"] == closed
+    # A new window over a closed one is written; over it, neither an older one nor another opening.
+    newer = entry(opened=T2)
+    assert store.update("app1", {"ucs": newer})["ucs"] == newer
+    with pytest.raises(window.RecordReplaced, match="now holds an open entry opened at %s" % T2):
+        store.update("app1", {"ucs": entry(opened="2026-11-24T12:30:00.000Z")})
+    store.update("app1", {"ucs": window.closed_entry(newer, T2, "put back")})
+    with pytest.raises(window.RecordReplaced, match="now holds a newer entry opened at %s" % T2):
+        store.update("app1", {"ucs": window.closed_entry(opened, T2, "put back")})
+    assert store.host("app1")["arcgis"] == entry("editable", maintenance="read_only")
+
+
+@pytest.mark.parametrize("record_entry, live, stale", [
+    (window.closed_entry(entry("production"), T1, "put back"), "maintenance", True),
+    (window.closed_entry(entry("production"), T1, "put back"), "production", False),
+    (window.closed_entry(entry("maintenance"), T1, "left"), "maintenance", False),
+    (window.closed_entry(entry(None), T1, "enter failed before any switch"), "maintenance", False),
+    (entry("production"), "maintenance", False),
+    (None, "maintenance", False),
+    (window.closed_entry(entry("production"), T1, "put back"), None, False),
+])
+def test_a_closed_record_that_disagrees_with_the_live_mode(record_entry, live, stale):
+    assert window.closed_but_in_maintenance(record_entry, live) is stale
 
 
 def test_concurrent_writers_keep_each_others_records(tmp_path):
