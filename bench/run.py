@@ -300,8 +300,8 @@ def bench_scale(sizes, switch_seconds, workdir):
 
 
 def switch_bound(row, switch_seconds):
-    """What the switches alone cost one phase: a fork holds its host until the switch is over, so
-    the hosts go through in batches of `forks`."""
+    """What the switches alone cost a phase whose fork holds its host until the switch is over (exit),
+    so that the hosts go through in batches of `forks`."""
     return math.ceil(row["hosts"] / row["forks"]) * switch_seconds
 
 
@@ -481,9 +481,11 @@ def report(results, options):
                 "yes" if row["all_restored"] and row.get("all_entered", True) else "NO"))
         lines.append("")
         lines += growth(scale, options.scale_switch_seconds)
-        lines += ["The role switches a host's services in threads inside the task and returns when they have switched, without "
-                  "`async`: a fork holds its host for the whole switch, so with 5 forks the switch time is paid once per batch of 5 "
-                  "hosts and grows with hosts / forks; with forks = hosts it is paid about once. What else grows with the hosts is "
+        lines += ["The role switches a host's services in threads inside the task, without `async`. Enter asks for every "
+                  "host's switch without waiting and a second task waits for them all, so its time is not bound by batches of "
+                  "forks: with 5 forks it stays well under the switches alone. Exit still waits for each host's switch before its "
+                  "fork takes the next host, so with 5 forks it pays the switch once per batch of 5 hosts and grows with hosts / "
+                  "forks; with forks = hosts both pay it about once. What else grows with the hosts is "
                   "Ansible's own per-host work (templating, the task's worker process, the record's locked write per host), which "
                   "this machine's %d cores do two at a time whatever the forks. Memory grows with the forks, each a Python process, "
                   "not with the hosts." % os.cpu_count(), ""]
