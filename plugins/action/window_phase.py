@@ -22,7 +22,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow, sentence
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS, ApiError
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _window as window
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import WindowError
 
@@ -279,8 +279,8 @@ class ActionModule(ActionBase):
         switched goes back now. An entry kept from an earlier enter is that window's, not ours."""
         now = window.utc_now()
         ours = {s: window.target_on_exit(entries[s]) for s in entries if s not in kept}
-        back = self._converge_all({s: t for s, t in ours.items() if t}, check_mode=False,
-                                  settle=self._settle(entries, ours))
+        back = self._converge_all({s: t for s, t in ours.items() if t}, check_mode=False, settle=self._settle(entries, ours),
+                                  on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
         for service, target in ours.items():
             if target is None or not back[service].get("failed"):
                 entries[service] = window.closed_entry(entries[service], now, "enter failed on this host; put back")
@@ -298,17 +298,20 @@ class ActionModule(ActionBase):
         """Note in the record that a write is about to go out, then the server's job when it gives
         one, so that an exit after a crash lets that write end before it reads the mode."""
         if stage == "sending":
-            entries[service] = dict(entries[service], requested=window.utc_now(), handle=None)
+            entry = dict(entries[service], requested=window.utc_now(), handle=None)
         elif isinstance(handle, str):
-            entries[service] = dict(entries[service], handle=handle)
+            entry = dict(entries[service], handle=handle)
         else:
             return
         try:
-            self._save({service: entries[service]})
+            self._save({service: entry})
         except window.RecordReplaced as exc:
-            # A run killed with -9 leaves its workers running: the record an exit closed since
-            # must not be reopened, nor the server switched behind that exit's back.
-            raise ApiError("%s: this run does not switch %s" % (exc, service), reason="api")
+            # Another run acted on this service meanwhile (a worker that kill -9 left running is
+            # one): no write goes out behind its back, and none is retried or put back here.
+            raise window.RecordReplaced("%s: %s" % (exc, "this run did not switch %s" % service if stage == "sending" else
+                                                    "this run's switch of %s had already gone out: check it with "
+                                                    "opsmodes.maintenance.status" % service))
+        entries[service] = entry
 
     def _exit(self):
         settings, check_mode = self.settings, self._task.check_mode
@@ -325,12 +328,16 @@ class ActionModule(ActionBase):
             targets.update({s: settings["normal"][s] for s in no_record})
         targets = {s: t for s, t in targets.items() if t}
 
-        done = self._converge_all(targets, check_mode=check_mode, settle=self._settle(record, targets),
-                                  on_write=lambda s, stage, handle: self._pending(record, s, stage, handle) if s in record else None)
+        def on_write(service, stage, handle):
+            if service in record:
+                self._pending(record, service, stage, handle)
+
+        done = self._converge_all(targets, check_mode=check_mode, settle=self._settle(record, targets), on_write=on_write)
         failed = [s for s, r in done.items() if r.get("failed")]
         # One more try: a transient fault must not leave a service switched.
         if failed and not check_mode:
-            done.update(self._converge_all({s: targets[s] for s in failed}, check_mode=False, settle=self._settle(record, failed)))
+            done.update(self._converge_all({s: targets[s] for s in failed}, check_mode=False, settle=self._settle(record, failed),
+                                           on_write=on_write))
             failed = [s for s, r in done.items() if r.get("failed")]
         now = window.utc_now()
         closed = {s: window.closed_entry(record[s], now, "put back" if s in targets else "left as it was before the window")
@@ -425,8 +432,11 @@ class ActionModule(ActionBase):
                 for part in ("block", "rescue", "always"):
                     self._check_tasks(data.get(part) or [])
                 continue
-            # Short module names resolve as they will inside the role: with its collections.
-            task = Task.load(dict(data) if "collections" in data else dict(data, collections=self._task.collections), loader=self._loader)
+            # Short module names resolve as they will inside the role: with its collections (a
+            # copy: loading adds to the list it is given) and without the play's default one.
+            if "collections" not in data:
+                data = dict(data, collections=list(self._task.collections or []))
+            task = Task.load(data, role=self._task._role, loader=self._loader)
             ends = task.args.get("_raw_params") if task.action in C._ACTION_META else None
             if ends in WORK_MUST_NOT:
                 raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the work with "

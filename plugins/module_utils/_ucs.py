@@ -149,15 +149,18 @@ class UcsClient(ModeService):
             if mode_of(status) == wanted:
                 return None
             now = time.monotonic()
-            if now >= deadline:
-                raise ApiError("Setting the UCS server mode to %s: the server at %s refused it with HTTP 503 until the wait_timeout "
-                               "ran out, although it answered its status in mode %s" % (wanted, self.url, mode_of(status)),
-                               url=self.url, status=503, reason="http")
             # The status answered at once, so no switch was running to wait out: a proxy or the
             # server itself refuses for now. Ask again, less and less often, not in a loop.
+            pause = 0.0
             if now - asked < POLL_INTERVAL:
                 refusals += 1
-                time.sleep(min(POLL_INTERVAL * 2 ** refusals, REFUSAL_BACKOFF_MAX, deadline - now))
+                pause = min(POLL_INTERVAL * 2 ** refusals, REFUSAL_BACKOFF_MAX)
+            # A write asked for with no time left to wait for it would only leave the mode unknown.
+            if now + pause >= deadline:
+                raise ApiError("Setting the UCS server mode to %s: the server at %s refused it with HTTP 503 within the wait_timeout, "
+                               "although it answered its status in mode %s" % (wanted, self.url, mode_of(status)),
+                               url=self.url, status=503, reason="http")
+            time.sleep(pause)
 
     def wait(self, wanted, handle, deadline):
         return self.wait_for_mode(wanted, deadline)

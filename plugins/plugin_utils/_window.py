@@ -69,6 +69,9 @@ class RecordStore:
         self.path = path
         self.lock_path = path + ".lock"
         self.create_directory = create_directory
+        # Per host, its entries as this store last read or wrote them: what `update` expects
+        # to find in the file.
+        self.seen = {}
 
     def check(self, create=True):
         """Fail with a clear message unless the file can be read and written: before any switch.
@@ -93,23 +96,34 @@ class RecordStore:
         return self._read()
 
     def host(self, host):
-        return self.records().get(host, {})
+        record = self.records().get(host, {})
+        self.seen[host] = dict(record)
+        return record
 
     def update(self, host, entries):
         """Merge `entries` (service -> entry) into `host`'s record, leaving every other host and
-        service as it is in the file. Returns the host's record as written. RecordReplaced, and
-        nothing written, when another run has acted on one of those services since this run read
-        the file (see replaced_by)."""
+        service as it is in the file. Returns the host's record as written.
+
+        Compare and swap: each service's entry in the file must still be the one this store last
+        read or wrote (none, for a host it has not read), or RecordReplaced is raised and nothing
+        is written. Another run has then acted on that service meanwhile, for example an exit
+        that closed the record while a worker that kill -9 of ansible-playbook left running
+        still holds it open."""
         with self._locked():
             records = self._read()
             merged = dict(records.get(host, {}))
-            for service, entry in entries.items():
-                why = replaced_by(merged.get(service), entry)
-                if why:
-                    raise RecordReplaced("The record of %s on %s in %s %s" % (service, host, self.path, why))
+            seen = self.seen.get(host, {})
+            for service in entries:
+                current = merged.get(service)
+                if current != seen.get(service):
+                    raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
+                        service, host, self.path, "removed" if current is None else
+                        "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
+                        else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
             merged.update(entries)
             records[host] = merged
             self._write(records)
+            self.seen[host] = dict(merged)
             return merged
 
     @contextmanager
@@ -223,23 +237,6 @@ def settle_handle(entry, wait_timeout):
         return entry["handle"]
     sent = epoch_of(entry["requested"])
     return {"sent": sent, "until": sent + wait_timeout}
-
-
-def replaced_by(current, entry):
-    """Why `entry` must not be written over `current`, the file's entry of that service, or None.
-    It may close or amend its own opening, or open a new window over a closed one; it may not
-    reopen an entry another run closed meanwhile (a worker that kill -9 of ansible-playbook left
-    running), nor overwrite another opening, open or newer."""
-    if current is None:
-        return None
-    if current.get("opened") == entry.get("opened"):
-        if current.get("state") == CLOSED and entry.get("state") == OPEN:
-            return "was closed at %s (%s) after this run read it" % (current.get("closed"), current.get("note"))
-        return None
-    if current.get("state") == CLOSED and str(entry.get("opened")) > str(current.get("opened")):
-        return None
-    return "now holds %s entry opened at %s by %s, not the one this run read" % (
-        "an open" if current.get("state") == OPEN else "a newer", current.get("opened"), current.get("by"))
 
 
 def closed_but_in_maintenance(entry, live_mode):

@@ -262,7 +262,8 @@ def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
 
 
 def test_enter_killed_while_reading_leaves_nothing_to_put_back(operator, servers):
-    ucs, site, ucs2, hosts = servers(app1_ucs={"faults": ["slow=5:1:GET"]})
+    # The read is held long enough that the kill lands within it on a loaded machine too.
+    ucs, site, ucs2, hosts = servers(app1_ucs={"faults": ["slow=20:1:GET"]})
     operator.hosts(hosts, **ARCGIS_LOGIN)
     enter = operator.start("enter")
     until(lambda: ucs.requests, "enter to read the UCS server")

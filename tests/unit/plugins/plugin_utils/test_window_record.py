@@ -136,27 +136,31 @@ def test_check_mode_makes_no_default_directory(tmp_path):
         RecordStore(str(tmp_path / "missing" / "records.json")).check(create=False)
 
 
-def test_an_entry_is_not_written_once_another_run_closed_or_replaced_it(tmp_path):
-    store = RecordStore(str(tmp_path / "records.json"))
+def test_an_entry_is_not_written_once_another_run_changed_it(tmp_path):
+    path = str(tmp_path / "records.json")
+    ours, theirs = RecordStore(path), RecordStore(path)
     opened = entry()
-    store.update("app1", {"ucs": opened, "arcgis": entry("editable", maintenance="read_only")})
+    ours.host("app1")
+    ours.update("app1", {"ucs": opened, "arcgis": entry("editable", maintenance="read_only")})
     requested = dict(opened, requested=T1)
-    assert store.update("app1", {"ucs": requested})["ucs"] == requested
-    closed = window.closed_entry(requested, T1, "put back")
-    store.update("app1", {"ucs": closed})
-    assert store.update("app1", {"ucs": closed})["ucs"] == closed, "closing twice is no change"
-    with pytest.raises(window.RecordReplaced, match="was closed at %s \\(put back\\) after this run read it" % T1):
-        store.update("app1", {"ucs": dict(opened, handle="job")})
-    assert store.host("app1")["ucs"] == closed
-    # A new window over a closed one is written; over it, neither an older one nor another opening.
+    assert ours.update("app1", {"ucs": requested})["ucs"] == requested, "a run amends what it wrote itself"
+    # Another run (an exit) reads the file and closes the record...
+    closed = window.closed_entry(theirs.host("app1")["ucs"], T2, "put back")
+    theirs.update("app1", {"ucs": closed})
+    # ...so this run's next note about that entry is refused, and the file keeps the closed one.
+    with pytest.raises(window.RecordReplaced, match="was closed at %s \\(put back\\) since this run read it" % T2):
+        ours.update("app1", {"ucs": dict(requested, handle="job")})
+    assert ours.host("app1")["ucs"] == closed
+    # A service the other run did not touch is still written; read again, so is this one.
+    assert ours.update("app1", {"arcgis": entry("editable", maintenance="read_only", opened=T1)})["ucs"] == closed
     newer = entry(opened=T2)
-    assert store.update("app1", {"ucs": newer})["ucs"] == newer
-    with pytest.raises(window.RecordReplaced, match="now holds an open entry opened at %s" % T2):
-        store.update("app1", {"ucs": entry(opened="2026-11-24T12:30:00.000Z")})
-    store.update("app1", {"ucs": window.closed_entry(newer, T2, "put back")})
-    with pytest.raises(window.RecordReplaced, match="now holds a newer entry opened at %s" % T2):
-        store.update("app1", {"ucs": window.closed_entry(opened, T2, "put back")})
-    assert store.host("app1")["arcgis"] == entry("editable", maintenance="read_only")
+    assert ours.update("app1", {"ucs": newer})["ucs"] == newer
+    with pytest.raises(window.RecordReplaced, match="was opened at %s by ops since this run read it" % T2):
+        theirs.update("app1", {"ucs": entry(opened=T1)})
+    # A host a store has not read must not hold the service yet.
+    with pytest.raises(window.RecordReplaced):
+        RecordStore(path).update("app1", {"ucs": entry()})
+    assert RecordStore(path).update("app2", {"ucs": opened})["ucs"] == opened
 
 
 @pytest.mark.parametrize("record_entry, live, stale", [
