@@ -193,7 +193,8 @@ def test_errors_with_their_real_http_status():
 
 
 def test_documented_job_document_and_statuses():
-    with ArcgisEmulator(read_only_seconds=1.0) as site:
+    # SUBMITTED lasts a tenth of the switch: long enough for the next request on a loaded machine.
+    with ArcgisEmulator(read_only_seconds=5.0) as site:
         token = site.issue_token()
         jobid = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true").json()["jobid"]
         first = post(site, "/system/jobs/" + jobid, token=token).json()
