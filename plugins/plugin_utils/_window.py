@@ -113,13 +113,20 @@ class RecordStore:
             records = self._read()
             merged = dict(records.get(host, {}))
             seen = self.seen.get(host, {})
-            for service in entries:
+            entries = dict(entries)
+            for service, entry in list(entries.items()):
                 current = merged.get(service)
-                if current != seen.get(service):
-                    raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
-                        service, host, self.path, "removed" if current is None else
-                        "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
-                        else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
+                if current == seen.get(service):
+                    continue
+                if closed_alike(current, entry):
+                    # Another run (a worker that kill -9 left running) closed the same opening
+                    # meanwhile: nothing left to disagree on, and its closing stays.
+                    del entries[service]
+                    continue
+                raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
+                    service, host, self.path, "removed" if current is None else
+                    "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
+                    else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
             merged.update(entries)
             records[host] = merged
             self._write(records)
@@ -237,6 +244,12 @@ def settle_handle(entry, wait_timeout):
         return entry["handle"]
     sent = epoch_of(entry["requested"])
     return {"sent": sent, "until": sent + wait_timeout}
+
+
+def closed_alike(current, entry):
+    """Both entries close the same opening of a window."""
+    return (current is not None and current.get("state") == CLOSED and entry.get("state") == CLOSED
+            and current.get("opened") == entry.get("opened"))
 
 
 def closed_but_in_maintenance(entry, live_mode):

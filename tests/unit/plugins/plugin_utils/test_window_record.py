@@ -151,8 +151,15 @@ def test_an_entry_is_not_written_once_another_run_changed_it(tmp_path):
     with pytest.raises(window.RecordReplaced, match="was closed at %s \\(put back\\) since this run read it" % T2):
         ours.update("app1", {"ucs": dict(requested, handle="job")})
     assert ours.host("app1")["ucs"] == closed
+    # Two runs closing the same opening (an exit, and a worker an earlier killed exit left
+    # running) agree: the later closing is no conflict, and the first one stays.
+    late = RecordStore(path)
+    late.host("app1")
+    theirs.update("app1", {"ucs": dict(closed, closed="2026-11-24T12:00:01.000Z")})
+    assert late.update("app1", {"ucs": dict(closed, closed="2026-11-24T12:00:02.000Z")})["ucs"]["closed"] == "2026-11-24T12:00:01.000Z"
+    ours.host("app1")
     # A service the other run did not touch is still written; read again, so is this one.
-    assert ours.update("app1", {"arcgis": entry("editable", maintenance="read_only", opened=T1)})["ucs"] == closed
+    assert ours.update("app1", {"arcgis": entry("editable", maintenance="read_only", opened=T1)})["ucs"]["state"] == "closed"
     newer = entry(opened=T2)
     assert ours.update("app1", {"ucs": newer})["ucs"] == newer
     with pytest.raises(window.RecordReplaced, match="was opened at %s by ops since this run read it" % T2):
