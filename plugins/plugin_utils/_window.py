@@ -40,7 +40,7 @@ class WindowError(Exception):
 
 
 class RecordReplaced(WindowError):
-    """The state file's entry of a service is no longer the one this run wrote ahead."""
+    """The state file's entry of a service is no longer the one this run last read or wrote."""
 
 
 def utc_now():
@@ -113,21 +113,21 @@ class RecordStore:
             records = self._read()
             merged = dict(records.get(host, {}))
             seen = self.seen.get(host, {})
-            entries = dict(entries)
-            for service, entry in list(entries.items()):
+            writes = {}
+            for service, entry in entries.items():
                 current = merged.get(service)
                 if current == seen.get(service):
-                    continue
-                if closed_alike(current, entry):
+                    writes[service] = entry
+                elif closed_alike(current, entry):
                     # Another run (a worker that kill -9 left running) closed the same opening
                     # meanwhile: nothing left to disagree on, and its closing stays.
-                    del entries[service]
                     continue
-                raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
-                    service, host, self.path, "removed" if current is None else
-                    "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
-                    else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
-            merged.update(entries)
+                else:
+                    raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
+                        service, host, self.path, "removed" if current is None else
+                        "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
+                        else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
+            merged.update(writes)
             records[host] = merged
             self._write(records)
             self.seen[host] = dict(merged)
