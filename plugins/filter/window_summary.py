@@ -30,6 +30,17 @@ options:
     type: list
     elements: str
     required: true
+  active:
+    description:
+      - The hosts still active in the play, usually C(ansible_play_hosts). With O(batch), a host
+        that has no result yet and is active outside the current batch belongs to a later
+        C(serial) batch, and is left out of the table, which ends with a line counting such hosts.
+    type: list
+    elements: str
+  batch:
+    description: The hosts of the current batch, usually C(ansible_play_batch).
+    type: list
+    elements: str
 author:
   - opsmodes maintainers (@opsmodes)
 """
@@ -37,7 +48,9 @@ author:
 EXAMPLES = r"""
 - name: Summary of every host of the play
   ansible.builtin.debug:
-    msg: "{{ hostvars | opsmodes.maintenance.window_summary(ansible_play_hosts_all, 'window_exit', 'window_enter') }}"
+    msg: >-
+      {{ hostvars | opsmodes.maintenance.window_summary(ansible_play_hosts_all, 'window_exit', 'window_enter',
+                                                        active=ansible_play_hosts, batch=ansible_play_batch) }}
   run_once: true
 """
 
@@ -51,12 +64,18 @@ _value:
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import summary
 
 
-def window_summary(hostvars, hosts, *results):
+def window_summary(hostvars, hosts, *results, active=None, batch=None):
+    # A serial play runs this once per batch; hosts of the batches to come have not failed, they
+    # have not run yet.
+    later = set(active or ()) - set(batch or ()) if batch is not None else set()
     rows = []
+    waiting = 0
     for host in hosts:
         variables = hostvars.get(host) or {}
         result = next((variables[name] for name in results if isinstance(variables.get(name), dict)), None)
-        if result is None:
+        if result is None and host in later:
+            waiting += 1
+        elif result is None:
             rows.append({"host": host, "action": "no result"})
         elif result.get("rows"):
             rows.extend(result["rows"])
@@ -64,7 +83,10 @@ def window_summary(hostvars, hosts, *results):
             rows.append({"host": host, "action": "failed: %s" % str(result.get("msg", ""))[:120]})
         else:
             rows.append({"host": host, "action": "no service"})
-    return summary(rows)
+    lines = summary(rows)
+    if waiting:
+        lines.append("(%d more host%s in later batches)" % (waiting, "" if waiting == 1 else "s"))
+    return lines
 
 
 class FilterModule:

@@ -28,6 +28,10 @@ TOKEN_MINUTES = 60
 # Renew a little before the server's own expiry rather than have a request refused.
 TOKEN_MARGIN_SECONDS = 30
 JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
+
+
+class JobEndedBadly(ApiError):
+    """A site mode job that ended FAILED or CANCELLED, or COMPLETED with an error."""
 # The other documented job statuses (SUBMITTED, EXECUTING, CANCELLING) mean: still running.
 
 
@@ -166,7 +170,9 @@ class ArcgisClient(ModeService):
         a change made after `sent` (lastModified), or until `until`, when that update would have
         ended anyway."""
         # How that update ended does not matter here (the mode read next decides), but that it
-        # ended does: a job still running may yet switch the site after this run's read.
+        # ended does: a job still running may yet switch the site after this run's read. An error
+        # reaching the job (a refused login, a 403) is this run's own and ends it here, before
+        # the read would meet it again.
         if isinstance(handle, dict):
             since = float(handle["sent"]) * 1000
             until = min(deadline, time.monotonic() + float(handle["until"]) - time.time())
@@ -174,10 +180,13 @@ class ArcgisClient(ModeService):
             return
         try:
             self.wait_for_job(handle, deadline)
+        except JobEndedBadly:
+            pass
         except ApiError as exc:
             if exc.reason == "timeout":
                 raise ApiError("The ArcGIS site mode job %s of an earlier switch is still running, so the site may yet change mode: "
                                "nothing was read or written; run again once it has ended" % handle, reason="timeout")
+            raise
 
     def wait(self, wanted, handle, deadline):
         if handle is not PENDING and handle:
@@ -205,18 +214,18 @@ class ArcgisClient(ModeService):
 
     def wait_for_job(self, jobid, deadline):
         """Follow the job until it ends. A FAILED job, or a COMPLETED one whose operation
-        response is an error, raises ApiError with the job's messages."""
+        response is an error, raises JobEndedBadly with the job's messages."""
         what = "Following the ArcGIS site mode job %s" % jobid
 
         def ended(document):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
-                raise ApiError("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"), reason="api")
+                raise JobEndedBadly("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"), reason="api")
             if status == "COMPLETED":
                 error = _api_error(document.get("operationResponse") or {})
                 if error is not None:
-                    raise ApiError("%s: the job completed with an error: %s" % (what, _job_messages(document) or error[1]),
-                                   reason="api", code=error[0])
+                    raise JobEndedBadly("%s: the job completed with an error: %s" % (what, _job_messages(document) or error[1]),
+                                        reason="api", code=error[0])
                 return True
             return False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -411,8 +412,17 @@ def test_serial_batches_keep_every_hosts_record(operator, ucs_server, tmp_path):
 """)
     assert operator.run(str(playbook)).returncode == 0
     assert sorted(operator.records()) == sorted(servers)
-    assert operator.run("exit").returncode == 0
+    playbook.write_text(playbook.read_text().replace("Enter", "Exit").replace("tasks_from: enter", "tasks_from: exit"))
+    exited = operator.run(str(playbook))
+    assert exited.returncode == 0, exited.output
     assert {server.state()["mode"] for server in servers.values()} == {"production"}
+    # Each batch's summary lists the hosts run so far; those of the later batch are counted, not
+    # listed as having no result.
+    first, last = (re.split(r"\n(?:TASK|PLAY) ", chunk)[0]
+                   for chunk in exited.output.split("Exit | Summary of every host of the play")[1:])
+    assert "no result" not in exited.output
+    assert "app1" in first and "app2" in first and "app3" not in first and "(2 more hosts in later batches)" in first
+    assert all(name in last for name in servers) and "later batches" not in last
 
 
 def test_concurrent_plays_on_one_state_file_keep_each_others_records(operator, ucs_server):
@@ -455,6 +465,30 @@ def test_exit_after_a_failed_enter_changes_nothing_and_succeeds(operator, server
     assert exited.returncode == 0, exited.output
     assert "enter failed before any switch" in exited.output
     assert not posts(ucs) and not posts(site)
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+def test_exit_with_a_wrong_password_logs_in_once_per_try_and_keeps_the_record(operator, servers):
+    """The record holds enter's ArcGIS job, which exit follows first: a refused login there ends
+    the try at once, instead of being passed over and met again at the read. Failed logins can
+    lock an account, so they are counted."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    assert operator.records()["app1"]["arcgis"].get("handle")
+    logins_before = len([r for r in site.requests if r["path"].endswith("/generateToken")])
+    operator.hosts(hosts, window_arcgis_username="admin", window_arcgis_password="typo")
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    assert exited.returncode != 0
+    assert "authentication failed" in exited.output and "putting back failed for arcgis" in exited.output
+    # Exit tries once more after a failure: two logins, and nothing else reached the site.
+    after = site.requests[len(site.requests) - 2:]
+    assert len([r for r in site.requests if r["path"].endswith("/generateToken")]) - logins_before == 2
+    assert all(r["path"].endswith("/generateToken") for r in after)
+    assert operator.records()["app1"]["arcgis"]["state"] == "open"
+    assert modes(ucs, site) == ("production", "READ_ONLY")
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
     assert modes(ucs, site) == ("production", "EDITABLE")
 
 
