@@ -28,11 +28,11 @@ TOKEN_MINUTES = 60
 # Renew a little before the server's own expiry rather than have a request refused.
 TOKEN_MARGIN_SECONDS = 30
 JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
+# The other documented job statuses (SUBMITTED, EXECUTING, CANCELLING) mean: still running.
 
 
 class JobEndedBadly(ApiError):
     """A site mode job that ended FAILED or CANCELLED, or COMPLETED with an error."""
-# The other documented job statuses (SUBMITTED, EXECUTING, CANCELLING) mean: still running.
 
 
 class ArcgisClient(ModeService):
