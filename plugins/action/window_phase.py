@@ -2,15 +2,21 @@
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine of the role opsmodes.maintenance.window: one phase of a maintenance window (enter,
-exit, status) for one host, with the record of the modes before the window kept durable on the
-controller (plugins/plugin_utils/_window.py says what is recorded and why)."""
+"""The engine of the role opsmodes.maintenance.window: one phase of a maintenance window for one
+host, with the record of each server's mode before the window kept durable on the controller
+(plugins/plugin_utils/_record.py says what is recorded and why).
+
+Enter and exit only ask for their switches; `confirm`, run once every host of the batch has
+asked, waits for them. So a batch of forks switches at once, into maintenance and out of it.
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -19,12 +25,25 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow, sentence
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _window as window
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _window as words
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RecordReplaced, WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, module_name, variable
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import (
+    CLOSE,
+    CLOSED_ALREADY,
+    HANDED_ON,
+    JOINED,
+    KEPT,
+    LEFT,
+    NO_RECORD,
+    NOT_HELD,
+    PUT_BACK,
+    SWITCH,
+)
 
 try:
     from ansible.executor.module_common import _apply_action_arg_defaults
@@ -32,20 +51,40 @@ except ImportError:  # ansible-core before 2.19
     from ansible.executor.module_common import get_action_args_with_defaults
 
     def _apply_action_arg_defaults(action, task, action_args, templar):
-        return get_action_args_with_defaults(action, action_args, task.module_defaults, templar, action_groups=task._parent._play._action_groups)
+        return get_action_args_with_defaults(action, action_args, task.module_defaults, templar,
+                                             action_groups=task._parent._play._action_groups)
 
-APIS = {"ucs": ucs.API, "arcgis": arcgis.API}
-MODULES = {"ucs": "opsmodes.maintenance.ucs_server_mode", "arcgis": "opsmodes.maintenance.arcgis_site_mode"}
-DEFAULT_MODES = {"ucs": ("maintenance", "production"), "arcgis": ("read_only", "editable")}
-PHASES = ("enter", "confirm", "exit", "status")
+display = Display()
+
+PHASES = ("enter", "exit", "confirm", "status")
 NO_RECORD_CHOICES = ("fail", "normal")
 # meta actions that would end the work's host, batch, play or the role: exit would not run.
 WORK_MUST_NOT = {"end_host": "host", "end_batch": "batch", "end_play": "play", "end_role": "role"}
+# A wait says what it waits for after this many seconds, and again every so often.
+NOTICE_FIRST = 5.0
+NOTICE_EVERY = 15.0
+# How often a delegate host is asked whether a switch another host asked for has taken effect.
+DELEGATE_POLL_SECONDS = 2.0
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+class Target:
+    """One service of this host: its kind, its server and the module options to reach it."""
+
+    def __init__(self, service, params):
+        self.service = service
+        self.name = service.name
+        self.params = params
+        self.url = params["url"]
+        self.key = record.server_key(service.name, params["url"])
+
+    def with_mode(self, mode, **changes):
+        return dict(self.params, mode=mode, **changes)
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("phase", "work_tasks", "enter"))
+    _VALID_ARGS = frozenset(("phase", "work_tasks", "requested"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -53,19 +92,534 @@ class ActionModule(ActionBase):
         self.task_vars = task_vars or {}
         self._secrets = set()
         self.host = self.task_vars.get("inventory_hostname")
+        self.check_mode = bool(self._task.check_mode)
         try:
             phase = self._task.args.get("phase")
             if phase not in PHASES:
                 raise WindowError("phase must be one of %s, got %r" % (", ".join(PHASES), phase))
-            self.settings = self._settings()
+            self._read_settings()
             result.update(getattr(self, "_" + phase)())
         except WindowError as exc:
             result.update(failed=True, msg=str(exc))
-        if result.get("report"):
-            result.setdefault("msg", "; ".join(result["report"]))
-        return remove_values(result, self._secrets) if self._secrets else result
+        if result.get("report") and not result.get("msg"):
+            result["msg"] = "; ".join(result["report"])
+        return self._masked(result)
 
-    # -- settings: the role's variables -------------------------------------------------------------
+    def _masked(self, result):
+        """The result without a secret in it. Record entries are kept as they are: they hold no
+        secret (URLs are normalized without user information or query), and a password that is
+        also a word of a URL (admin, in /arcgis/admin) would change the key a server is found by."""
+        if not self._secrets:
+            return result
+        masked = remove_values(result, self._secrets)
+        for key in ("record", "ansible_facts", "ansible_stats"):
+            if key in result:
+                masked[key] = result[key]
+        for item, original in zip(masked.get("plan") or [], result.get("plan") or []):
+            item.update((key, original[key]) for key in ("key", "window", "entry", "ended") if key in original)
+        return masked
+
+    # -- the phases ------------------------------------------------------------------------------------
+    def _enter(self):
+        """Read every service, record its mode before the window, then ask for its maintenance
+        mode without waiting: `confirm` waits."""
+        work = self._checked_work(self._task.args.get("work_tasks"))
+        self._check_store()
+        if not self.targets:
+            return self._no_service(work_tasks=work)
+        # The windows open before the modes are read: only those can a mode read now show ended.
+        records = self.store.read()
+        known = {t.key: (self._chosen(records, t) or {}).get("window") for t in self.targets}
+        live = self._read_modes_before_enter()
+        plan = self._open_records(live, known)
+        if not self.check_mode:
+            self._ask_for_switches(plan)
+        return self._outcome("enter", plan, work_tasks=work)
+
+    def _exit(self):
+        """Hand each server on to the hosts that still hold it open, or, for the last of them, ask
+        for the mode before the window without waiting: `confirm` waits, then closes the record."""
+        self._check_store()
+        if not self.targets:
+            return self._no_service()
+        plan = self._leave_records()
+        if not self.check_mode:
+            self._ask_for_put_backs(plan)
+        self._read_untouched_modes(plan)
+        return self._outcome("exit", plan)
+
+    def _confirm(self):
+        """Wait for what this host's enter or exit asked for (the `requested` argument is its
+        result), then say how each service ended. A failed switch into maintenance puts back what
+        that enter switched; a failed put-back leaves the record open for the next exit."""
+        requested = self._task.args.get("requested") or {}
+        phase, plan = requested.get("phase"), requested.get("plan") or []
+        if phase not in ("enter", "exit"):
+            raise WindowError("confirm needs the registered result of enter or exit as requested")
+        self._check_store(create=False)
+        if phase == "enter":
+            self._confirm_switches(plan)
+            failed = [item for item in plan if item.get("failed")]
+            if failed:
+                self._put_back_after_failed_enter(plan, failed)
+        else:
+            self._confirm_put_backs(plan)
+        return self._ending(phase, plan, requested)
+
+    def _status(self):
+        """Each service's live mode beside its record; writes nothing."""
+        if not self.targets:
+            return self._no_service()
+        records = self.store.read()
+        live = self._read_modes(self.targets)
+        rows, report = [], []
+        for target in self.targets:
+            entry = self._chosen(records, target)
+            outcome = live[target.name]
+            line, agreement = words.status_line(target, entry, outcome, self.host)
+            report.append(line)
+            rows.append(self._row(target, entry, outcome.get("previous_mode"), agreement))
+        return {"changed": False, "report": report, "rows": rows, "state_file": self.store.path,
+                "record": {t.name: self._chosen(records, t) for t in self.targets if self._chosen(records, t)},
+                "failed": any(r.get("failed") for r in live.values())}
+
+    # -- enter's steps -------------------------------------------------------------------------------
+    def _read_modes_before_enter(self):
+        """If one service cannot be read, nothing on this host is switched."""
+        live = self._read_modes(self.targets)
+        unreadable = [t for t in self.targets if live[t.name].get("failed")]
+        if not unreadable:
+            return live
+        self._note_failed_enter(live)
+        raise WindowError(words.enter_unreadable(self.host, self.targets, live))
+
+    def _note_failed_enter(self, live):
+        """So that an exit after this failed enter finds a closed record rather than none."""
+        now = record.utc_now()
+        with self._records() as records:
+            for target in self.targets:
+                current = self._chosen(records, target)
+                if not record.is_open(current):
+                    opened = record.new_entry(target.name, target.url, _mode(live[target.name]), self._maintenance(target),
+                                              self.host, self._by(), now, replaces=current)
+                    self._put(records, target, record.closed(opened, now, "enter failed before any switch"))
+
+    def _open_records(self, live, known):
+        """Write ahead, in one step for all of the host's services: each server's entry is opened,
+        joined or kept before any write reaches a server."""
+        now = record.utc_now()
+        plan = []
+        with self._records() as records:
+            decisions = [self._opening(target, self._chosen(records, target), _mode(live[target.name]),
+                                       known[target.key], now) for target in self.targets]
+            for target, (entry, action, ended) in zip(self.targets, decisions):
+                self._put(records, target, entry)
+                plan.append({"service": target.name, "key": target.key, "window": entry["window"], "action": action,
+                             "mode_now": _mode(live[target.name]), "entry": entry, "ended": ended})
+        return plan
+
+    def _opening(self, target, current, mode_now, known, now):
+        """(entry, action, ended): the server's entry after this enter, what this host does to it,
+        and the earlier open entry found ended outside its window, if any. `known` is the window
+        open before `mode_now` was read: one opened since (another host of this play sharing the
+        server) is about to switch, whatever the mode read."""
+        wanted = self._maintenance(target)
+        ended = None
+        if record.is_open(current):
+            if current["maintenance_mode"] != wanted:
+                raise WindowError(words.other_maintenance_mode(target, current, wanted, self.host))
+            holders = current.get("holders") or []
+            if mode_now == wanted or record.in_flight(current) or current["window"] != known:
+                if self.host in holders:
+                    return current, KEPT, None
+                return record.advanced(current, holders=sorted(set(holders) | {self.host})), JOINED, None
+            ended = current = record.closed(current, now, "ended outside this window: %s found the server in %s at enter"
+                                            % (self.host, mode_now))
+        entry = record.new_entry(target.name, target.url, mode_now, wanted, self.host, self._by(), now, replaces=current)
+        return entry, SWITCH if mode_now != wanted else LEFT, ended
+
+    def _ask_for_switches(self, plan):
+        calls = {}
+        for item in plan:
+            if item["action"] == SWITCH:
+                target = self._target(item["service"])
+                calls[item["service"]] = self._asking(target, item, self._maintenance(target))
+        self._run_all(calls, lambda name: "asking for the maintenance mode of %s" % name)
+
+    # -- exit's steps -------------------------------------------------------------------------------
+    def _leave_records(self):
+        """In one step for all of the host's services: hand a server on to the other hosts that
+        hold it open, or, if this host is the last, plan to put back its mode before the window."""
+        plan = []
+        with self._records() as records:
+            for target in self.targets:
+                current = self._chosen(records, target)
+                item = {"service": target.name, "key": target.key, "entry": current}
+                item["action"], item["target_mode"] = self._leaving(target, current)
+                if item["action"] == HANDED_ON:
+                    holders = sorted(set(current.get("holders") or []) - {self.host})
+                    item["entry"] = record.advanced(current, holders=holders)
+                    self._put(records, target, item["entry"])
+                elif current is not None and not record.same(records.servers.get(target.key), current):
+                    # A copy from AWX's window_records or the fact, later than the state file's
+                    # (or the only one): the state file takes it before anything is written.
+                    self._put(records, target, current)
+                if current is not None:
+                    item["window"] = current["window"]
+                plan.append(item)
+        return plan
+
+    def _leaving(self, target, entry):
+        """(action, the mode to put back or None)."""
+        if entry is None:
+            return (PUT_BACK, self._normal(target)) if self.no_record == "normal" else (NO_RECORD, None)
+        if not record.is_open(entry):
+            return CLOSED_ALREADY, None
+        holders = entry.get("holders") or []
+        if self.host not in holders:
+            return NOT_HELD, None
+        if set(holders) - {self.host}:
+            return HANDED_ON, None
+        mode = record.target_on_exit(entry)
+        return (PUT_BACK, mode) if mode else (CLOSE, None)
+
+    def _ask_for_put_backs(self, plan):
+        calls = {}
+        for item in plan:
+            if item["action"] == PUT_BACK:
+                calls[item["service"]] = self._asking(self._target(item["service"]), item, item["target_mode"])
+        self._run_all(calls, lambda name: "asking for the mode before the window of %s" % name)
+        for item in plan:
+            # A fault that may pass gets one more try, a refusal does not: a refused login tried
+            # again only brings an account lockout nearer.
+            if item.get("failed") and item.get("may_pass"):
+                item.update(failed=None, msg=None, tries=2)
+                self._asking(self._target(item["service"]), item, item["target_mode"])()
+
+    def _read_untouched_modes(self, plan):
+        """The modes of the services exit does not write to, for the summary and to tell a closed
+        record that is not this window's."""
+        untouched = [self._target(item["service"]) for item in plan if item["action"] != PUT_BACK]
+        for name, outcome in self._read_modes(untouched).items():
+            item = next(i for i in plan if i["service"] == name)
+            item["mode_now"] = outcome.get("previous_mode")
+
+    # -- confirm's steps ----------------------------------------------------------------------------
+    def _confirm_switches(self, plan):
+        calls = {}
+        for item in plan:
+            target = self._target(item["service"])
+            if item.get("failed"):
+                continue
+            if item.get("changed") or item["action"] in (JOINED, KEPT) and item["mode_now"] != self._maintenance(target):
+                calls[item["service"]] = self._following(target, item, self._maintenance(target))
+        self._run_all(calls, lambda name: "%s to reach its maintenance mode" % name)
+        for item in plan:
+            if item["service"] in calls and not item.get("failed") and item["action"] == SWITCH:
+                self._note(self._target(item["service"]), item, requested=None, handle=None)
+
+    def _confirm_put_backs(self, plan):
+        calls = {item["service"]: self._following(self._target(item["service"]), item, item["target_mode"])
+                 for item in plan if item["action"] == PUT_BACK and item.get("changed") and not item.get("failed")}
+        self._run_all(calls, lambda name: "%s to reach its mode before the window" % name)
+        for item in plan:
+            if item.get("failed") and item.get("may_pass") and item.get("tries", 1) < 2:
+                item.update(failed=None, msg=None, tries=2)
+                self._asking(self._target(item["service"]), item, item["target_mode"], wait=True)()
+        self._close_records(plan)
+
+    def _close_records(self, plan):
+        now = record.utc_now()
+        for item in plan:
+            if item["action"] not in (PUT_BACK, CLOSE) or item.get("failed") or item.get("entry") is None:
+                continue
+            note = words.closing_note(item, self.host)
+            if self.check_mode:
+                item["entry"] = record.closed(item["entry"], now, note)
+                continue
+            try:
+                item["entry"] = self._note(self._target(item["service"]), item, closing=(now, note))
+            except RecordReplaced as exc:
+                item.update(failed=True, msg=str(exc))
+
+    def _put_back_after_failed_enter(self, plan, failed):
+        """The work must not run on this host, and what this enter switched goes back now: this
+        host leaves the servers it opened or joined, and the last holder of one puts it back. An
+        entry kept from an earlier enter is that window's, not this one's."""
+        ours = [item for item in plan if item["action"] in (SWITCH, LEFT, JOINED)]
+        with self._records() as records:
+            for item in ours:
+                target = self._target(item["service"])
+                current = records.servers.get(target.key)
+                if current is None or current["window"] != item["window"] or not record.is_open(current):
+                    item["back"] = "left"
+                    continue
+                item["entry"] = current
+                item["action"], item["target_mode"] = self._leaving(target, current)
+                if item["action"] == HANDED_ON:
+                    item["entry"] = record.advanced(current, holders=sorted(set(current["holders"]) - {self.host}))
+                    self._put(records, target, item["entry"])
+        back = [item for item in ours if item["action"] in (PUT_BACK, CLOSE)]
+        for item in back:
+            item.update(failed=None, msg=None, changed=None)
+            if item["action"] == PUT_BACK:
+                target = self._target(item["service"])
+                self._asking(target, item, item["target_mode"], wait=True)()
+        self._close_records(back)
+        raise WindowError(words.enter_failed(self.host, plan, failed, back))
+
+    # -- talking to the servers -----------------------------------------------------------------------
+    def _in_process(self):
+        """The modules' own code runs here, a thread per service, when the calls would run on the
+        controller anyway; elsewhere (another delegate host, no requests here) the modules run."""
+        return HAS_REQUESTS and self._connection.transport in ("local", "ansible.builtin.local")
+
+    def _read_modes(self, targets):
+        calls = {t.name: (lambda t=t: self._converge(t, self._maintenance(t), check_mode=True)) for t in targets}
+        return self._run_all(calls, lambda name: "reading the mode of %s" % name)
+
+    def _asking(self, target, item, mode, wait=False):
+        """A call that asks for `mode` (the write noted in the record before it goes out, and the
+        server's job once it answers), and records its outcome in `item`."""
+        entry = item.get("entry")
+        settle = record.settle_handle(entry, target.params["wait_timeout"])
+
+        def on_write(stage, handle):
+            if entry is None:
+                return
+            if stage == "sending":
+                self._note(target, item, requested=record.utc_now(), handle=None)
+            elif isinstance(handle, str) and handle:
+                self._note(target, item, handle=handle)
+
+        def call():
+            try:
+                outcome = self._converge(target, mode, wait=wait, settle=settle, on_write=on_write)
+            except RecordReplaced as exc:
+                outcome = {"failed": True, "msg": words.replaced(exc, target)}
+            item.update(_kept(outcome))
+            return outcome
+        return call
+
+    def _following(self, target, item, mode):
+        """A call that waits for the switch `item` asked for (or another host's, for a server it
+        joined) to take effect."""
+        def call():
+            handle = (item.get("pending_switch") or {}).get("job")
+            if self._in_process():
+                params = self._validated(target, target.with_mode(mode))
+                try:
+                    outcome = follow(target.service.api, params, handle, item.get("mode_now"), secrets=self._secrets)
+                except ModeFailure as failure:
+                    outcome = dict(failure.result, failed=True, msg=failure.msg, may_pass=failure.may_pass)
+            else:
+                outcome = self._follow_on_delegate(target, mode, item.get("pending_switch"))
+            item.update(_kept(outcome))
+            return outcome
+        return call
+
+    def _converge(self, target, mode, check_mode=False, wait=True, settle=None, on_write=None):
+        """The module's read-compare-write(-wait), here or on the delegate host; a result either way."""
+        params = self._validated(target, target.with_mode(mode, wait=wait))
+        check_mode = check_mode or self.check_mode
+        if self._in_process():
+            try:
+                return converge(target.service.api, params, check_mode=check_mode, secrets=self._secrets, settle=settle,
+                                on_write=on_write)
+            except ModeFailure as failure:
+                return dict(failure.result, failed=True, msg=failure.msg, may_pass=failure.may_pass)
+        if check_mode or on_write is None:
+            return self._run_module(target, dict(params, pending_switch=settle), check_mode)
+        # On a delegate host the record cannot hear of the write from inside the module: it is
+        # noted before the module that may write runs, and the job from the module's result.
+        on_write("sending", None)
+        outcome = self._run_module(target, dict(params, pending_switch=settle), False)
+        if outcome.get("changed") or outcome.get("failed"):
+            on_write("sent", (outcome.get("pending_switch") or {}).get("job"))
+        return outcome
+
+    def _follow_on_delegate(self, target, mode, pending):
+        """Reads on the delegate host, letting the pending switch end first, until the mode is
+        reached: never a write, since the module that asked for it already wrote."""
+        deadline = time.monotonic() + target.params["wait_timeout"]
+        while True:
+            outcome = self._run_module(target, target.with_mode(mode, pending_switch=pending), True)
+            if outcome.get("failed") or not outcome.get("changed"):
+                return outcome
+            if time.monotonic() >= deadline:
+                return dict(outcome, failed=True, may_pass=False, mode=outcome.get("previous_mode"),
+                            msg="Timed out waiting for %s to reach mode %s: it is in mode %s"
+                                % (target.url, mode, outcome.get("previous_mode")))
+            pending = None
+            time.sleep(DELEGATE_POLL_SECONDS)
+
+    def _run_module(self, target, params, check_mode):
+        saved = self._task.check_mode
+        self._task.check_mode = check_mode
+        try:
+            outcome = self._execute_module(module_name=module_name(target.service), module_args=params,
+                                           task_vars=self.task_vars)
+        finally:
+            self._task.check_mode = saved
+        # A module's own failure may pass (a connection it could not make), or not: its message
+        # does not say which, and a second try costs at most another login.
+        return dict(outcome, may_pass=bool(outcome.get("failed")) and "authentication" not in str(outcome.get("msg")))
+
+    def _run_all(self, calls, what):
+        """Run `calls` (name -> callable), in parallel when the code runs here; every NOTICE_EVERY
+        seconds after the first NOTICE_FIRST, say what is still awaited. Returns name -> result."""
+        if not calls:
+            return {}
+        if not self._in_process():
+            return {name: call() for name, call in calls.items()}
+        started = time.monotonic()
+        notice = NOTICE_FIRST
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = {name: pool.submit(call) for name, call in calls.items()}
+            while True:
+                _done, pending = wait(futures.values(), timeout=max(0.0, started + notice - time.monotonic()),
+                                      return_when=FIRST_EXCEPTION)
+                if not pending or any(f.done() and f.exception() for f in futures.values()):
+                    break
+                waited = time.monotonic() - started
+                if waited >= notice:
+                    awaited = [what(self._target(name).url) for name, f in futures.items() if not f.done()]
+                    display.display("%s: still %s (%d s so far)" % (self.host, "; ".join(awaited), waited))
+                    notice += NOTICE_EVERY
+        return {name: future.result() for name, future in futures.items()}
+
+    # -- the record ----------------------------------------------------------------------------------
+    def _records(self):
+        """The state file's records to change, under its lock; in check mode a copy to change
+        that is never written."""
+        return nullcontext(self.store.read()) if self.check_mode else self.store.transaction()
+
+    def _put(self, records, target, entry):
+        records.servers[target.key] = entry
+        record.drop_legacy(records, self.host, target.name)
+
+    def _chosen(self, records, target):
+        """The server's entry: of the copies in the sources (the state file, AWX's window_records,
+        this play's fact), the one that tells the latest."""
+        return record.choose([(source, entry) for source in self.sources for entry in self._copies(source, records, target)])
+
+    def _copies(self, source, records, target):
+        if source == "state_file":
+            legacy = (records.legacy.get(self.host) or {}).get(target.name)
+            current = records.servers.get(target.key)
+            if legacy is None:
+                return [current]
+            old = record.from_legacy(legacy, target.name, target.url, self.host)
+            if record.is_open(current) and record.is_open(old) and current["window"] != old["window"]:
+                return [record.joined_legacy(current, legacy, self.host)]
+            return [current, old]
+        if source == "window_records":
+            views = list((self._var("window_records") or {}).items())
+        else:
+            views = [(self.host, (self.task_vars.get("ansible_facts") or {}).get("window_record") or {})]
+        copies = []
+        for host, view in views:
+            for name, value in (view or {}).items() if isinstance(view, dict) else ():
+                entry = record.entry_of(value)
+                if entry is not None and entry["server"] == target.key:
+                    copies.append(entry)
+                elif entry is None and host == self.host and name == target.name and isinstance(value, dict) \
+                        and value.get("state") in (record.OPEN, record.CLOSED):
+                    copies.append(record.from_legacy(value, target.name, target.url, self.host))
+        return copies
+
+    def _note(self, target, item, closing=None, **changes):
+        """Write to the server's entry of this window, if it is still the one this run acts on:
+        open, and held by this host. Another run may have acted on the server meanwhile (an exit,
+        or a worker that kill -9 of ansible-playbook left running): then nothing is written and
+        RecordReplaced says why. `closing` is (time, note) to close the entry with."""
+        with self._records() as records:
+            current = records.servers.get(target.key)
+            ours = current is not None and current["window"] == item["window"]
+            if ours and closing and current["state"] == record.CLOSED:
+                # The same window closed by another run of it: its closing stays.
+                return current
+            if not ours or not record.is_open(current) or self.host not in (current.get("holders") or []):
+                raise RecordReplaced("The record of %s in %s %s since this run read it" % (
+                    target.key, self.store.path, "was removed" if current is None else "is now " + record.describe(current)))
+            entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
+            self._put(records, target, entry)
+        item["entry"] = entry
+        return entry
+
+    def _check_store(self, create=True):
+        self.store.check(create=create and not self.check_mode)
+
+    def _by(self):
+        job = self._var("awx_job_id") or self._var("tower_job_id")
+        user = self._var("awx_user_name") or getpass.getuser()
+        return "%s (AWX job %s)" % (user, job) if job else user
+
+    # -- results ------------------------------------------------------------------------------------
+    def _outcome(self, phase, plan, **extra):
+        """The result of enter or exit, which confirm takes as `requested`."""
+        outcome = {"changed": any(i.get("changed") or i["action"] in (SWITCH, PUT_BACK) and self.check_mode for i in plan),
+                   "phase": phase, "plan": plan, "state_file": self.store.path}
+        outcome.update((k, v) for k, v in extra.items() if v is not None)
+        if self.check_mode:
+            outcome.update(self._ending(phase, plan, outcome))
+        return outcome
+
+    def _ending(self, phase, plan, requested):
+        """How each service ended, for the report, the summary and the next phase."""
+        outcome = {key: requested[key] for key in ("work_tasks", "state_file") if key in requested}
+        lines = [words.ending_line(phase, item, self.host, self.check_mode) for item in plan]
+        outcome["report"] = lines
+        outcome["rows"] = [self._row(self._target(item["service"]), item.get("entry"), words.mode_now(phase, item),
+                                     words.action(phase, item, self.check_mode)) for item in plan]
+        outcome["changed"] = requested.get("changed", False) or any(item.get("changed") for item in plan)
+        outcome["diff"] = [words.diff(item) for item in plan if item.get("changed") or self.check_mode
+                           and item["action"] in (SWITCH, PUT_BACK)]
+        outcome["diff"] = [d for d in outcome["diff"] if d]
+        published = {item["service"]: item["entry"] for item in plan if item.get("entry")}
+        outcome.update(self._published(published))
+        problems = words.problems(phase, plan, self.host, self.store.path, self.no_record,
+                                  {t.name: self._normal(t) for t in self.targets})
+        if problems:
+            outcome.update(failed=True, msg=problems)
+        if phase == "exit":
+            warnings = words.unhandled(self._other_open_entries(), self.host, [t.name for t in self.targets])
+            if warnings:
+                outcome["warnings"] = warnings
+        return outcome
+
+    def _other_open_entries(self):
+        """Open entries this host holds for services this exit does not handle (window_services
+        names fewer than the host's URLs)."""
+        records = self.store.read()
+        entries = {}
+        for service in SERVICES.values():
+            url = self._var(variable(service, "url"))
+            if url and service.name not in {t.name for t in self.targets}:
+                entry = records.servers.get(record.server_key(service.name, url))
+                if record.is_open(entry) and self.host in (entry.get("holders") or []):
+                    entries[service.name] = entry
+        return entries
+
+    def _published(self, entries):
+        published = {"record": entries, "ansible_facts": {"window_record": entries}}
+        if self._bool("window_set_stats", True) and entries:
+            published["ansible_stats"] = {"data": {"window_records": {self.host: entries}}, "per_host": False,
+                                          "aggregate": True}
+        return published
+
+    def _no_service(self, **extra):
+        outcome = {"changed": False, "phase": self._task.args.get("phase"), "plan": [], "rows": [],
+                   "report": ["no service on this host (no %s or window_services)" % " or ".join(
+                       variable(s, "url") for s in SERVICES.values())], "state_file": self.store.path}
+        outcome.update((k, v) for k, v in extra.items() if v is not None)
+        return outcome
+
+    def _row(self, target, entry, mode_now, action):
+        return {"host": self.host, "service": target.name, "mode_before": (entry or {}).get("mode_before"),
+                "mode_now": mode_now, "action": action}
+
+    # -- settings: the role's variables ----------------------------------------------------------------
     def _var(self, name, default=None):
         value = self.task_vars.get(name)
         value = self._templar.template(value) if value is not None else None
@@ -78,340 +632,88 @@ class ActionModule(ActionBase):
         except TypeError:
             raise WindowError("%s must be a boolean (true or false), got %r" % (name, value))
 
-    def _settings(self):
-        services = self._var("window_services") or [s for s in window.SERVICES if self._var("window_%s_url" % s)]
-        if isinstance(services, str):
-            services = [s.strip() for s in services.split(",") if s.strip()]
-        unknown = [s for s in services if s not in window.SERVICES]
+    def _read_settings(self):
+        self.no_record = self._var("window_no_record", "fail")
+        if self.no_record not in NO_RECORD_CHOICES:
+            raise WindowError("window_no_record must be fail or normal, got %r" % self.no_record)
+        self.sources = self._list("window_record_sources") or list(record.SOURCES)
+        unknown = [s for s in self.sources if s not in record.SOURCES]
         if unknown:
-            raise WindowError("window_services may name %s, not %s" % (" and ".join(window.SERVICES), ", ".join(unknown)))
-        no_record = self._var("window_no_record", "fail")
-        if no_record not in NO_RECORD_CHOICES:
-            raise WindowError("window_no_record must be fail or normal, got %r" % no_record)
+            raise WindowError("window_record_sources may name %s, not %s" % (", ".join(record.SOURCES), ", ".join(unknown)))
+        lock_timeout = self._var("window_lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        try:
+            lock_timeout = float(lock_timeout)
+        except (TypeError, ValueError):
+            raise WindowError("window_lock_timeout must be a number of seconds, got %r" % (lock_timeout,))
         state_file = self._var("window_state_file")
-        settings = {
-            "services": list(services),
-            "no_record": no_record,
-            "store": window.RecordStore(window.resolve_state_file(state_file), create_directory=not state_file),
-            "maintenance": {}, "normal": {}, "args": {},
-        }
-        for service in services:
-            maintenance, normal = DEFAULT_MODES[service]
-            settings["maintenance"][service] = self._var("window_%s_maintenance_mode" % service, maintenance)
-            settings["normal"][service] = self._var("window_%s_normal_mode" % service, normal)
-            settings["args"][service] = self._module_args(service)
-        self.settings = settings
+        self.store = record.RecordStore(record.resolve_state_file(state_file), create_directory=not state_file,
+                                        lock_timeout=lock_timeout,
+                                        notify=lambda message: display.display("%s: %s" % (self.host, message)))
         # Bad input fails here, before any request to any service.
-        settings["wait_timeout"] = {s: self._validated(s, settings["maintenance"][s])["wait_timeout"] for s in services}
-        return settings
+        self.targets = [self._target_of(SERVICES[name]) for name in self._service_names()]
 
-    def _module_args(self, service):
-        """The module's options: module_defaults of the module and its action group, overridden by
-        the role's window_<service>_<option> variables that are set; never by unset ones."""
-        args = _apply_action_arg_defaults(MODULES[service], self._task, {}, self._templar)
-        for option in APIS[service].argument_spec():
-            if option != "mode":
-                value = self._var("window_%s_%s" % (service, option))
+    def _list(self, name):
+        value = self._var(name) or []
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+
+    def _service_names(self):
+        for service in SERVICES.values():
+            name = variable(service, "url")
+            if name in self.task_vars and self._var(name) is None:
+                raise WindowError("%s is set for %s but empty (a variable that templated to nothing?): nothing was "
+                                  "switched. Give the URL, or leave the variable undefined." % (name, self.host))
+        names = self._list("window_services") or [s for s in SERVICES if self._var(variable(SERVICES[s], "url"))]
+        unknown = [s for s in names if s not in SERVICES]
+        if unknown:
+            raise WindowError("window_services may name %s, not %s" % (" and ".join(SERVICES), ", ".join(unknown)))
+        return names
+
+    def _target_of(self, service):
+        """The module options for one service: module_defaults of the module and its action group,
+        overridden by the role's window_<service>_<option> variables that are set; never by unset
+        ones. Validated here, so that bad input fails before any request."""
+        args = _apply_action_arg_defaults(module_name(service), self._task, {}, self._templar)
+        for option in service.api.argument_spec():
+            if option not in ("mode", "pending_switch"):
+                value = self._var(variable(service, option))
                 if value is not None:
                     args[option] = value
-        return args
+        target = Target(service, self._validated(service, dict(args, mode=self._maintenance_of(service))))
+        return target
 
-    # -- talking to the servers --------------------------------------------------------------------
-    def _in_process(self):
-        """The modules' own code runs here, a thread per service, when the calls would run on the
-        controller anyway; elsewhere (another delegate host, no requests here) the modules run."""
-        return HAS_REQUESTS and self._connection.transport in ("local", "ansible.builtin.local")
-
-    def _validated(self, service, mode):
-        args = dict(self.settings["args"][service], mode=mode)
-        api = APIS[service]
+    def _validated(self, target_or_service, args):
+        service = getattr(target_or_service, "service", target_or_service)
+        api = service.api
         validation = ArgumentSpecValidator(api.argument_spec(), required_together=api.required_together).validate(args)
         self._secrets.update(v for v in validation._no_log_values if v)
         if validation.error_messages:
-            raise WindowError("%s: %s. Nothing was switched on %s." % (service, "; ".join(validation.error_messages), self.host))
+            raise WindowError("%s: %s. Nothing was switched on %s." % (service.name, "; ".join(validation.error_messages),
+                                                                       self.host))
         return validation.validated_parameters
 
-    def _converge_all(self, targets, check_mode, settle=None, on_write=None, wait=True):
-        """Bring each service in `targets` (service -> mode) to its mode, in parallel. Returns
-        service -> the task result of the module (failed with msg, or not). With `wait` false, a
-        switch the server took is not waited for (in-process only: a module always waits)."""
-        params = {service: self._validated(service, mode) for service, mode in targets.items()}
-        if not wait and self._in_process():
-            for service in params:
-                params[service]["wait"] = False
-        if not params:
-            return {}
-        if not self._in_process():
-            return {service: self._run_module(service, params[service], check_mode) for service in params}
+    def _maintenance_of(self, service):
+        return self._var(variable(service, "maintenance_mode"), service.maintenance_mode)
 
-        def one(service):
-            try:
-                return converge(APIS[service], params[service], check_mode=check_mode, secrets=self._secrets,
-                                settle=(settle or {}).get(service),
-                                on_write=(lambda stage, handle: on_write(service, stage, handle)) if on_write else None)
-            except ModeFailure as failure:
-                return dict(failure.result, failed=True, msg=failure.msg)
+    def _maintenance(self, target):
+        return target.params["mode"]
 
-        with ThreadPoolExecutor(max_workers=len(params)) as pool:
-            return dict(zip(params, pool.map(one, params)))
+    def _normal(self, target):
+        return self._var(variable(target.service, "normal_mode"), target.service.normal_mode)
 
-    def _run_module(self, service, params, check_mode):
-        saved = self._task.check_mode
-        self._task.check_mode = check_mode or saved
-        try:
-            return self._execute_module(module_name=MODULES[service], module_args=params, task_vars=self.task_vars)
-        finally:
-            self._task.check_mode = saved
+    def _target(self, name):
+        return next(t for t in self.targets if t.name == name)
 
-    # -- the record --------------------------------------------------------------------------------
-    def _record(self):
-        """This host's record: per service the newest entry among the state file, AWX's
-        window_records and this play's fact."""
-        passed_on = (self._var("window_records") or {}).get(self.host) or {}
-        fact = (self.task_vars.get("ansible_facts") or {}).get("window_record") or {}
-        return window.merged_record(window.SERVICES, self.settings["store"].host(self.host), passed_on, fact)
-
-    def _by(self):
-        job = self._var("awx_job_id") or self._var("tower_job_id")
-        user = self._var("awx_user_name") or getpass.getuser()
-        return "%s (AWX job %s)" % (user, job) if job else user
-
-    def _save(self, entries):
-        if self._task.check_mode or not entries:
-            return
-        try:
-            self.settings["store"].update(self.host, entries)
-        except OSError as exc:
-            raise WindowError("Writing the record to %s failed: %s" % (self.settings["store"].path, exc))
-
-    def _published(self, record):
-        published = {"record": record, "ansible_facts": {"window_record": record}}
-        if self._bool("window_set_stats", True) and record:
-            published["ansible_stats"] = {"data": {"window_records": {self.host: record}}, "per_host": False, "aggregate": True}
-        return published
-
-    # -- phases ------------------------------------------------------------------------------------
-    def _enter(self):
-        settings, check_mode = self.settings, self._task.check_mode
-        services, maintenance = settings["services"], settings["maintenance"]
-        outcome = {"changed": False, "report": [], "rows": [], "state_file": settings["store"].path}
-        work = self._task.args.get("work_tasks")
-        if work is not None:
-            outcome["work_tasks"] = self._check_work(work)
-        settings["store"].check(create=not check_mode)
-        if not services:
-            outcome["report"] = ["no service on this host (no window_ucs_url, window_arcgis_url or window_services)"]
-            return outcome
-        record = self._record()
-
-        # Read every service first: if one cannot be read, nothing on this host is switched.
-        read = self._converge_all(maintenance, check_mode=True)
-        unreadable = {s: r for s, r in read.items() if r.get("failed")}
-        if unreadable:
-            now = window.utc_now()
-            notes = {s: window.closed_entry(window.open_entry(read[s].get("previous_mode") or read[s].get("mode"), maintenance[s], self._by(), now), now,
-                                            "enter failed before any switch") for s in services if record.get(s, {}).get("state") != window.OPEN}
-            self._save(notes)
-            raise WindowError("Entering maintenance failed on %s before any switch: %s. Nothing was switched on this host; %s." % (
-                self.host, "; ".join("%s: %s" % (s, sentence(r["msg"])) for s, r in unreadable.items()),
-                ", ".join("%s is in mode %s" % (s, r.get("previous_mode") or r.get("mode") or "unknown") for s, r in read.items())))
-        modes_now = {s: read[s]["previous_mode"] for s in services}
-
-        # Write ahead: the record is durable before any server is written to.
-        entries = window.entering(services, modes_now, maintenance, record, self._by(), window.utc_now())
-        self._save(entries)
-        kept = {s for s in services if record.get(s, {}).get("state") == window.OPEN}
-        outcome["report"] = [window.enter_line(s, entries[s], s in kept, modes_now[s], check_mode) for s in services]
-        if check_mode:
-            outcome.update(changed=any(read[s]["changed"] for s in services), diff=self._diffs(modes_now, maintenance))
-            outcome.update(self._published(entries))
-            return outcome
-
-        # The switches are requested, not waited for: the confirm phase waits, once every host of
-        # the batch has asked, so that forks do not wait out one host's switch before the next.
-        switched = self._converge_all(maintenance, check_mode=False, wait=False,
-                                      on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
-        outcome["changed"] = any(r.get("changed") for r in switched.values())
-        outcome["diff"] = self._diffs(modes_now, {s: r.get("mode") for s, r in switched.items()})
-        failed = {s: r for s, r in switched.items() if r.get("failed")}
-        if failed:
-            self._put_back_after_failed_enter(entries, kept, switched, failed)
-        waiting = self._in_process()
-        outcome.update(
-            switching={s: entries[s].get("handle") for s in services if switched[s].get("changed") and waiting},
-            opened=[s for s in services if s not in kept],
-            modes_before_enter=modes_now,
-            rows=[self._row(s, entries[s], switched[s].get("mode"), "switched" if switched[s].get("changed") else "left") for s in services])
-        outcome.update(self._published(entries))
-        return outcome
-
-    def _confirm(self):
-        """Wait for the switches that enter requested on this host (the `enter` argument is its
-        result) to take effect. If one fails, what that enter switched goes back, as in enter."""
-        enter = self._task.args.get("enter") or {}
-        switching = enter.get("switching") or {}
-        outcome = {key: enter[key] for key in ("report", "rows", "record", "state_file") if key in enter}
-        if not switching or self._task.check_mode:
-            return outcome
-        record = self._record()
-        before = enter["modes_before_enter"]
-        params = {s: self._validated(s, self.settings["maintenance"][s]) for s in switching}
-
-        def one(service):
-            try:
-                return follow(APIS[service], params[service], switching[service], before[service], secrets=self._secrets)
-            except ModeFailure as failure:
-                return dict(failure.result, failed=True, msg=failure.msg)
-
-        with ThreadPoolExecutor(max_workers=len(switching)) as pool:
-            confirmed = dict(zip(switching, pool.map(one, switching)))
-        failed = {s: r for s, r in confirmed.items() if r.get("failed")}
-        if failed:
-            services = self.settings["services"]
-            self._put_back_after_failed_enter({s: record[s] for s in services if s in record},
-                                              set(services) - set(enter.get("opened") or []), confirmed, failed)
-        outcome["rows"] = [dict(row, mode_now=confirmed[row["service"]].get("mode")) if row.get("service") in confirmed else row
-                           for row in outcome.get("rows") or []]
-        return outcome
-
-    def _put_back_after_failed_enter(self, entries, kept, switched, failed):
-        """A service failed to switch: the work must not run on this host, and what this enter
-        switched goes back now. An entry kept from an earlier enter is that window's, not ours."""
-        now = window.utc_now()
-        ours = {s: window.target_on_exit(entries[s]) for s in entries if s not in kept}
-        back = self._converge_all({s: t for s, t in ours.items() if t}, check_mode=False, settle=self._settle(entries, ours),
-                                  on_write=lambda s, stage, handle: self._pending(entries, s, stage, handle))
-        for service, target in ours.items():
-            if target is None or not back[service].get("failed"):
-                entries[service] = window.closed_entry(entries[service], now, "enter failed on this host; put back")
-        self._save(entries)
-        where = ", ".join("%s is in mode %s" % (s, (back.get(s) or switched[s]).get("mode") or "unknown") for s in entries)
-        raise WindowError("Entering maintenance failed on %s: %s. The work does not run on this host. Put back what this enter switched: %s.%s" % (
-            self.host, "; ".join("%s: %s" % (s, sentence(r["msg"])) for s, r in failed.items()), where,
-            "" if not any(r.get("failed") for r in back.values()) else " Putting back failed for %s: the record stays open; run exit to try again." %
-            ", ".join("%s (%s)" % (s, sentence(r["msg"])) for s, r in back.items() if r.get("failed"))))
-
-    def _settle(self, record, services):
-        return {s: window.settle_handle(record.get(s), self.settings["wait_timeout"][s]) for s in services}
-
-    def _pending(self, entries, service, stage, handle):
-        """Note in the record that a write is about to go out, then the server's job when it gives
-        one, so that an exit after a crash lets that write end before it reads the mode."""
-        if stage == "sending":
-            entry = dict(entries[service], requested=window.utc_now(), handle=None)
-        elif isinstance(handle, str):
-            entry = dict(entries[service], handle=handle)
-        else:
-            return
-        try:
-            self._save({service: entry})
-        except window.RecordReplaced as exc:
-            # Another run acted on this service meanwhile (a worker that kill -9 left running is
-            # one): no write goes out behind its back, and none is retried or put back here.
-            raise window.RecordReplaced("%s: %s" % (exc, "this run did not switch %s" % service if stage == "sending" else
-                                                    "this run's switch of %s had already gone out: check it with "
-                                                    "opsmodes.maintenance.status" % service))
-        entries[service] = entry
-
-    def _exit(self):
-        settings, check_mode = self.settings, self._task.check_mode
-        services = settings["services"]
-        outcome = {"changed": False, "report": [], "rows": [], "state_file": settings["store"].path}
-        settings["store"].check(create=not check_mode)
-        if not services:
-            outcome["report"] = ["no service on this host (no window_ucs_url, window_arcgis_url or window_services)"]
-            return outcome
-        record = self._record()
-        no_record = [s for s in services if s not in record]
-        targets = {s: window.target_on_exit(record.get(s)) for s in services}
-        if settings["no_record"] == "normal":
-            targets.update({s: settings["normal"][s] for s in no_record})
-        targets = {s: t for s, t in targets.items() if t}
-
-        def on_write(service, stage, handle):
-            if service in record:
-                self._pending(record, service, stage, handle)
-
-        done = self._converge_all(targets, check_mode=check_mode, settle=self._settle(record, targets), on_write=on_write)
-        failed = [s for s, r in done.items() if r.get("failed")]
-        # One more try: a transient fault must not leave a service switched.
-        if failed and not check_mode:
-            done.update(self._converge_all({s: targets[s] for s in failed}, check_mode=False, settle=self._settle(record, failed),
-                                           on_write=on_write))
-            failed = [s for s, r in done.items() if r.get("failed")]
-        now = window.utc_now()
-        closed = {s: window.closed_entry(record[s], now, "put back" if s in targets else "left as it was before the window")
-                  for s in services if record.get(s, {}).get("state") == window.OPEN and s not in failed}
-        self._save(closed)
-        outcome["report"] = [window.exit_line(s, record.get(s), check_mode, targets.get(s), done.get(s)) for s in services]
-        record.update(closed)
-        # The services exit did not switch are read too, so that the summary gives every mode now.
-        untouched = self._converge_all({s: settings["maintenance"][s] for s in services if s not in targets}, check_mode=True)
-        outcome.update(self._published({s: record[s] for s in services if s in record}))
-        outcome["changed"] = any(r.get("changed") for r in done.values())
-        outcome["diff"] = self._diffs({s: r.get("previous_mode") for s, r in done.items()}, {s: r.get("mode") for s, r in done.items()})
-        outcome["rows"] = [self._row(s, record.get(s), done[s].get("mode") if s in done else untouched[s].get("previous_mode"),
-                                     self._exit_action(s in failed, done[s].get("changed"), check_mode) if s in done
-                                     else "no record: left alone" if s in no_record else "nothing to do")
-                           for s in services]
-        problems = []
-        stale = [s for s in services if s not in done and window.closed_but_in_maintenance(record.get(s), untouched[s].get("previous_mode"))]
-        if stale:
-            problems.append("%s %s in maintenance although the record in %s was closed (%s): that record is not this window's. "
-                            "Nothing was changed on them. Check them with opsmodes.maintenance.status and run exit with the "
-                            "window_state_file that enter used" % (
-                                " and ".join(stale), "is" if len(stale) == 1 else "are", settings["store"].path,
-                                "; ".join("%s at %s" % (s, record[s].get("closed")) for s in stale)))
-        unhandled = [s for s, e in record.items() if s not in services and (e or {}).get("state") == window.OPEN]
-        if unhandled:
-            outcome["warnings"] = ["%s of %s has an open record (since %s) that this exit does not handle, since the host's "
-                                   "services here are %s: it stays open and %s stays in maintenance" % (
-                                       s, self.host, record[s].get("opened"), ", ".join(services), s) for s in unhandled]
-        if failed:
-            problems.append("putting back failed for %s; the record stays open: run exit again" % ", ".join(failed))
-        if no_record and settings["no_record"] == "fail":
-            problems.append("no record of the mode before the window for %s (looked in %s, window_records and the fact window_record), "
-                            "so nothing was changed on them. Check them with opsmodes.maintenance.status, then run exit with the "
-                            "window_state_file that enter used, or with -e window_no_record=normal to set the normal modes (%s)" % (
-                                ", ".join(no_record), settings["store"].path, ", ".join("%s %s" % (s, settings["normal"][s]) for s in no_record)))
-        if problems:
-            outcome.update(failed=True, msg="Exiting maintenance on %s: %s. %s" % (self.host, "; ".join(problems), "; ".join(outcome["report"])))
-        return outcome
-
-    def _status(self):
-        settings = self.settings
-        services = settings["services"]
-        record = self._record()
-        read = self._converge_all(settings["maintenance"], check_mode=True)
-        rows, report = [], []
-        for service in services:
-            entry, live = record.get(service), read[service].get("previous_mode")
-            if read[service].get("failed"):
-                agreement = "its mode cannot be read: %s" % read[service]["msg"]
-            elif entry is not None and entry.get("state") == window.OPEN:
-                agreement = "in maintenance, as the open record says" if live == entry["maintenance_mode"] else \
-                    "DISAGREES: the record is open but the service is not in %s" % entry["maintenance_mode"]
-            elif live == settings["maintenance"][service]:
-                agreement = "DISAGREES: in maintenance without an open record" if entry is None or entry.get("mode_before") != live else \
-                    "in maintenance, as it was before the last window"
-            else:
-                agreement = "no open record, not in maintenance"
-            opened = "open since %s by %s" % (entry["opened"], entry["by"]) if entry and entry.get("state") == window.OPEN else \
-                "closed at %s" % entry.get("closed") if entry else "no record"
-            report.append("%s: %s; record %s; %s" % (service, live or "unknown", opened, agreement))
-            rows.append(self._row(service, entry, live, agreement))
-        return {"changed": False, "report": report, "rows": rows, "record": record, "state_file": settings["store"].path,
-                "failed": any(r.get("failed") for r in read.values())}
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def _check_work(self, path):
+    # -- the work's tasks file -------------------------------------------------------------------------
+    def _checked_work(self, path):
         """The work's tasks file, resolved from the current directory and loaded once before
         anything is switched, task by task as Ansible loads them: a file that cannot run would
         abort the play at its include, and exit would never run."""
+        if path is None:
+            return None
         path = os.path.normpath(os.path.join(os.getcwd(), os.path.expanduser(str(path))))
         if not os.path.isfile(path):
-            raise WindowError("The work's tasks file %s does not exist (window_work_tasks is taken from the current directory %s): "
-                              "nothing was switched." % (path, os.getcwd()))
+            raise WindowError("The work's tasks file %s does not exist (window_work_tasks is taken from the current "
+                              "directory %s): nothing was switched." % (path, os.getcwd()))
         try:
             tasks = self._loader.load_from_file(path)
         except AnsibleError as exc:
@@ -439,21 +741,21 @@ class ActionModule(ActionBase):
             task = Task.load(data, role=self._task._role, loader=self._loader)
             ends = task.args.get("_raw_params") if task.action in C._ACTION_META else None
             if ends in WORK_MUST_NOT:
-                raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the work with "
-                                   "a failure or a condition instead" % (task.get_name(), WORK_MUST_NOT[ends], ends))
+                raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the work "
+                                   "with a failure or a condition instead" % (task.get_name(), WORK_MUST_NOT[ends], ends))
 
-    @staticmethod
-    def _exit_action(failed, changed, check_mode):
-        if failed:
-            return "failed"
-        if not changed:
-            return "already so: closed" if not check_mode else "already so: would close"
-        return "would put back" if check_mode else "put back"
 
-    def _row(self, service, entry, mode_now, action):
-        return {"host": self.host, "service": service, "mode_before": (entry or {}).get("mode_before"), "mode_now": mode_now, "action": action}
+def _mode(outcome):
+    """The mode a read found."""
+    return outcome.get("previous_mode") or outcome.get("mode")
 
-    @staticmethod
-    def _diffs(before, after):
-        return [{"before_header": service, "after_header": service, "before": "mode: %s\n" % before[service],
-                 "after": "mode: %s\n" % after.get(service)} for service in before if before[service] != after.get(service)]
+
+def _kept(outcome):
+    """What a plan item keeps of a converge's outcome."""
+    kept = {key: outcome.get(key) for key in ("changed", "failed", "msg", "may_pass", "pending_switch")
+            if outcome.get(key) is not None}
+    if outcome.get("mode") is not None or outcome.get("failed"):
+        kept["mode"] = outcome.get("mode")
+    if outcome.get("previous_mode") is not None:
+        kept["previous_mode"] = outcome["previous_mode"]
+    return kept

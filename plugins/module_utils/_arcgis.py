@@ -128,10 +128,11 @@ class ArcgisClient(ModeService):
             return self.http.json(response, what)
         except ApiError as exc:
             if exc.reason == "not_json" and "html" in str(exc).lower():
-                raise ApiError("%s. An HTML page answered instead of the Administrator API: administration through the ArcGIS "
-                               "Web Adaptor is off by default; give the server's own admin URL, such as https://%s:6443/arcgis/admin"
-                               % (str(exc).rstrip(". "), urlsplit(self.url).hostname), url=exc.url, status=exc.status, reason="not_json",
-                               excerpt=exc.excerpt) from exc
+                raise ApiError("%s. An HTML page answered instead of the Administrator API: administration through "
+                               "the ArcGIS Web Adaptor is off by default; give the server's own admin URL, such as "
+                               "https://%s:6443/arcgis/admin"
+                               % (str(exc).rstrip(". "), urlsplit(self.url).hostname), url=exc.url, status=exc.status,
+                               reason="not_json", excerpt=exc.excerpt) from exc
             raise
 
     def site_mode(self, retry=True):
@@ -155,7 +156,8 @@ class ArcgisClient(ModeService):
         before, after = {"mode": mode_of(document)}, {"mode": wanted}
         reported = allow_editing_of(document)
         if self.allow_editing_via_services is not None and reported is not None:
-            before["allow_editing_via_services"], after["allow_editing_via_services"] = reported, self.allow_editing_via_services
+            before["allow_editing_via_services"] = reported
+            after["allow_editing_via_services"] = self.allow_editing_via_services
         return {"before": before, "after": after}
 
     def write(self, wanted, deadline):
@@ -165,27 +167,29 @@ class ArcgisClient(ModeService):
     def settle(self, handle, deadline):
         """The site mode does not show an update under way, so an interrupted run's update is let
         end before the mode is read: its job is followed to its end, whatever that was. `handle`
-        is the job id, or, when the run sent an update and never got the answer,
-        {"sent": epoch seconds, "until": epoch seconds}: then the site is watched until it records
-        a change made after `sent` (lastModified), or until `until`, when that update would have
-        ended anyway."""
+        is {"job": the job id}, or, when the run sent an update and never got the answer (or got
+        none with a job id), {"sent": epoch seconds, "until": epoch seconds}: then the site is
+        watched until it records a change made after `sent` (lastModified), or until `until`, when
+        that update would have ended anyway."""
         # How that update ended does not matter here (the mode read next decides), but that it
         # ended does: a job still running may yet switch the site after this run's read. An error
         # reaching the job (a refused login, a 403) is this run's own and ends it here, before
         # the read would meet it again.
-        if isinstance(handle, dict):
+        if not handle.get("job"):
             since = float(handle["sent"]) * 1000
             until = min(deadline, time.monotonic() + float(handle["until"]) - time.time())
-            Poll(lambda: self.site_mode(retry=False), lambda document: _number(document.get("lastModified")) >= since).run(until)
+            Poll(lambda: self.site_mode(retry=False),
+                 lambda document: _number(document.get("lastModified")) >= since).run(until)
             return
         try:
-            self.wait_for_job(handle, deadline)
+            self.wait_for_job(handle["job"], deadline)
         except JobEndedBadly:
             pass
         except ApiError as exc:
             if exc.reason == "timeout":
-                raise ApiError("The ArcGIS site mode job %s of an earlier switch is still running, so the site may yet change mode: "
-                               "nothing was read or written; run again once it has ended" % handle, reason="timeout")
+                raise ApiError("The ArcGIS site mode job %s of an earlier switch is still running, so the site may "
+                               "yet change mode: nothing was read or written; run again once it has ended"
+                               % handle["job"], reason="timeout")
             raise
 
     def wait(self, wanted, handle, deadline):
@@ -201,7 +205,8 @@ class ArcgisClient(ModeService):
         if allow_editing_via_services is not None:
             form["allowEditingViaServices"] = "true" if allow_editing_via_services else "false"
         try:
-            document = self.call("/mode/update", "Updating the ArcGIS site mode to %s" % SITE_MODES[mode], form, retry=False)
+            document = self.call("/mode/update", "Updating the ArcGIS site mode to %s" % SITE_MODES[mode], form,
+                                 retry=False)
         except ApiError as exc:
             if exc.reason in ("timeout", "connection"):
                 return False, None
@@ -220,7 +225,8 @@ class ArcgisClient(ModeService):
         def ended(document):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
-                raise JobEndedBadly("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"), reason="api")
+                raise JobEndedBadly("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"),
+                                    reason="api")
             if status == "COMPLETED":
                 error = _api_error(document.get("operationResponse") or {})
                 if error is not None:
@@ -235,7 +241,8 @@ class ArcgisClient(ModeService):
             except ApiError as exc:
                 # A job record can be purged, or kept on another machine of the site: the site
                 # mode then decides.
-                if exc.status == 404 or exc.reason == "api" and (exc.code == 404 or "does not exist" in str(exc) or "not found" in str(exc).lower()):
+                not_found = exc.code == 404 or "does not exist" in str(exc) or "not found" in str(exc).lower()
+                if exc.status == 404 or exc.reason == "api" and not_found:
                     return {"status": "COMPLETED", "jobid": jobid, "missing": True}
                 raise
 
@@ -243,12 +250,14 @@ class ArcgisClient(ModeService):
         poll = Poll(read, ended)
         if poll.run(deadline) is None:
             raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (
-                jobid, "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error), reason="timeout")
+                jobid, "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error),
+                reason="timeout")
 
     def wait_for_mode(self, mode, allow_editing_via_services, deadline):
         """Poll the site mode until it reports `mode` (and the editing flag, where the server
         reports it). Returns the mode document; ApiError when time runs out."""
-        poll = Poll(lambda: self.site_mode(retry=False), lambda document: not differs(document, mode, allow_editing_via_services))
+        poll = Poll(lambda: self.site_mode(retry=False),
+                    lambda document: not differs(document, mode, allow_editing_via_services))
         document = poll.run(deadline)
         if document is None:
             raise ApiError("Timed out waiting for the ArcGIS site at %s to reach mode %s: %s" % (
@@ -311,13 +320,15 @@ def _api_error(document):
     `{"error": {"code": N, "message": ..., "details": [...]}}` (token and sharing endpoints)."""
     if str(document.get("status", "")).lower() == "error":
         code = _code(document.get("code"))
-        return code, "%s%s" % (_messages(document) or "error without a message", " (code %s)" % code if code is not None else "")
+        suffix = " (code %s)" % code if code is not None else ""
+        return code, "%s%s" % (_messages(document) or "error without a message", suffix)
     error = document.get("error")
     if isinstance(error, dict):
         code = _code(error.get("code"))
         details = "; ".join(str(d) for d in error.get("details") or [] if d)
         message = error.get("message") or "error without a message"
-        return code, "%s%s%s" % (message, ": " + details if details else "", " (code %s)" % code if code is not None else "")
+        suffix = " (code %s)" % code if code is not None else ""
+        return code, "%s%s%s" % (message, ": " + details if details else "", suffix)
     return None
 
 
@@ -344,8 +355,9 @@ def _service(http, params):
         raise ApiError("Give either token, or username and password; not both.")
     if not token and not (username and password):
         raise ApiError("Authentication needed: give token, or username and password.")
-    return ArcgisClient(http, params["url"], token=token, username=username, password=password, token_url=params["token_url"],
-                        referer=params["referer"], allow_editing_via_services=params["allow_editing_via_services"])
+    return ArcgisClient(http, params["url"], token=token, username=username, password=password,
+                        token_url=params["token_url"], referer=params["referer"],
+                        allow_editing_via_services=params["allow_editing_via_services"])
 
 
 API = ApiSpec(

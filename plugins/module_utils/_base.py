@@ -42,12 +42,14 @@ class ApiSpec:
         """The module's options merged with the shared ones documented by the
         `opsmodes.maintenance.connection` doc fragment."""
         spec = dict(
-            validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [self.env_prefix + "_VALIDATE_CERTS"])),
+            validate_certs=dict(type="bool", default=True,
+                                fallback=(env_fallback, [self.env_prefix + "_VALIDATE_CERTS"])),
             ca_path=dict(type="path", fallback=(env_fallback, [self.env_prefix + "_CA_PATH"])),
             timeout=dict(type="float", default=30),
             retries=dict(type="int", default=3),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="float", default=self.wait_timeout),
+            pending_switch=dict(type="dict"),
         )
         spec.update(self.options)
         return spec
@@ -86,8 +88,8 @@ class ModeService:
         raise NotImplementedError
 
     def settle(self, handle, deadline):
-        """Let a write that an earlier, interrupted run sent (its `write` handle) end before the
-        mode is read, where the server's mode does not show a switch under way."""
+        """Let a switch that an earlier run sent end before the mode is read, where the server's
+        mode does not show a switch under way. `handle` is what `pending_switch` returns."""
 
 
 # `write`'s answer when the server may or may not have taken the write.
@@ -96,11 +98,14 @@ PENDING = object()
 
 class ModeFailure(Exception):
     """A failed converge: `msg` says what happened and where the server stands, `result` holds
-    the rest of the task's result (`mode` always)."""
+    the rest of the task's result (`mode` always). `may_pass` is true when the cause may pass by
+    itself (no connection, a server error), false when trying again would meet it again (a
+    refused login, a missing privilege, a wrong URL, a switch that did not take effect in time)."""
 
-    def __init__(self, msg, **result):
+    def __init__(self, msg, may_pass=False, **result):
         super().__init__(msg)
         self.msg = msg
+        self.may_pass = may_pass
         self.result = result
 
 
@@ -133,16 +138,18 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     Returns the task result; raises ModeFailure, whose message names the server's mode, or says
     that nothing was changed.
 
-    `settle` is the handle of a write an interrupted run sent, to let end first. `on_write(stage,
-    handle)` is told of a write just before it is sent ("sending", None) and as soon as the server
-    has answered it ("sent", the handle `write` returned), before the wait: the role records both.
-    With `params['wait']` false, a write the server took is not waited for: `follow` does that."""
+    `settle` (or the option `pending_switch`) is a switch an earlier run sent, to let end first.
+    `on_write(stage, handle)` is told of a write just before it is sent ("sending", None) and as
+    soon as the server has answered it ("sent", the handle `write` returned), before the wait: the
+    role records both. With `params['wait']` false, a write the server took is not waited for: the
+    result's `pending_switch` says what to let end (`follow`, or a later run's `settle`)."""
     service = _service(api, params, secrets)
     wanted = params["mode"]
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
+    settle = settle or params.get("pending_switch")
     try:
-        if settle is not None:
+        if settle:
             service.settle(settle, deadline)
         document = service.read(deadline)
     except ApiError as exc:
@@ -158,6 +165,7 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
 
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
+    sent = time.time()
     try:
         if on_write is not None:
             on_write("sending", None)
@@ -169,7 +177,16 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
         return after_write_outcome(service, exc, wanted, previous, result)
     if params["wait"] or handle is PENDING:
         return _wait(service, wanted, handle, started, deadline, previous, result)
+    result["pending_switch"] = pending_switch(handle, sent, params["wait_timeout"])
     return result
+
+
+def pending_switch(handle, sent, wait_timeout):
+    """A switch the server took, as `settle` takes it: its job, or when it gave none, the time it
+    was sent and the time by which it ends."""
+    if isinstance(handle, str) and handle:
+        return {"job": handle}
+    return {"sent": sent, "until": sent + wait_timeout}
 
 
 def follow(api, params, handle, previous, secrets=None):
@@ -196,13 +213,16 @@ def before_write_failure(service, error):
     """Nothing was written. After a server-side error (5xx, an answer that is not JSON) one more
     read may still name the mode; after a refused login it is not tried, since repeated failed
     logins can lock an account, nor after a connection failure or a timeout."""
+    passing = may_pass(error)
     if transient(error) and error.reason not in ("timeout", "connection"):
         try:
             mode = service.mode_of(service.read(None))
         except ApiError:
-            return ModeFailure("%s. Nothing was changed; its mode could not be read." % sentence(error), mode=None)
-        return ModeFailure("%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode), mode=mode)
-    return ModeFailure("%s. Nothing was changed." % sentence(error), mode=None)
+            return ModeFailure("%s. Nothing was changed; its mode could not be read." % sentence(error),
+                               may_pass=passing, mode=None)
+        return ModeFailure("%s. Nothing was changed; the server is in mode %s." % (sentence(error), mode),
+                           may_pass=passing, mode=mode)
+    return ModeFailure("%s. Nothing was changed." % sentence(error), may_pass=passing, mode=None)
 
 
 def after_write_outcome(service, error, wanted, previous, result):
@@ -214,12 +234,14 @@ def after_write_outcome(service, error, wanted, previous, result):
         document = service.read(None)
         mode = service.mode_of(document)
     except ApiError as exc:
-        raise ModeFailure("%s. The mode could not be read afterwards, so it may have changed: %s" % (sentence(error), exc),
-                          changed=True, mode=None, previous_mode=previous, elapsed=result["elapsed"])
+        raise ModeFailure("%s. The mode could not be read afterwards, so it may have changed: %s"
+                          % (sentence(error), exc),
+                          may_pass=may_pass(error), changed=True, mode=None, previous_mode=previous,
+                          elapsed=result["elapsed"])
     if not service.differs(document, wanted):
         result[service.document_key] = document
         return result
-    raise ModeFailure("%s. The server is in mode %s." % (sentence(error), mode),
+    raise ModeFailure("%s. The server is in mode %s." % (sentence(error), mode), may_pass=may_pass(error),
                       changed=mode != previous, mode=mode, previous_mode=previous, elapsed=result["elapsed"])
 
 
@@ -237,10 +259,17 @@ class MaintenanceModule(AnsibleModule):
         # The module's set of no_log values is shared with the HTTP session, so that a token
         # generated at run time is masked in the result too.
         try:
-            result = converge(self.api, self.params, check_mode=self.check_mode, want_diff=self._diff, secrets=self.no_log_values)
+            result = converge(self.api, self.params, check_mode=self.check_mode, want_diff=self._diff,
+                              secrets=self.no_log_values)
         except ModeFailure as failure:
             self.fail_json(msg=failure.msg, **failure.result)
         self.exit_json(**result)
+
+
+def may_pass(error):
+    """Whether trying again at once may succeed: a fault that passes (no connection, a server
+    error), but not a wait that ran out, which another wait_timeout would most likely repeat."""
+    return transient(error) and error.reason != "timeout"
 
 
 def sentence(error):

@@ -112,6 +112,13 @@ options:
         read-only restarts every service of the site.
     type: float
     default: 600
+  pending_switch:
+    description:
+      - The RV(pending_switch) of an earlier run with O(wait=false), or of one that was
+        interrupted. The module lets that switch end before it reads the mode, and writes only
+        if the site is then not in O(mode). Use it to confirm, in a later task, a switch that
+        an earlier task only asked for.
+    type: dict
 seealso:
   - module: opsmodes.maintenance.ucs_server_mode
   - name: ArcGIS REST API, Update Site Mode
@@ -163,6 +170,16 @@ site_mode:
     siteMode: READ_ONLY
     copyConfigLocal: true
     lastModified: 1795450800000
+pending_switch:
+  description:
+    - With O(wait=false), the switch the site took and that may still be under way, to give a
+      later run as O(pending_switch). C(job) is the server's job for it; without one, C(sent) and
+      C(until) are the epoch seconds when it was sent and by when it ends.
+  returned: when a switch was sent and not waited for
+  type: dict
+  sample:
+    sent: 1795450800.5
+    until: 1795451100.5
 elapsed:
   description: Seconds spent updating and waiting; V(0) when nothing was updated.
   returned: success

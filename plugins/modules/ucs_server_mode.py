@@ -82,6 +82,13 @@ options:
         drain time included.
     type: float
     default: 300
+  pending_switch:
+    description:
+      - The RV(pending_switch) of an earlier run with O(wait=false), or of one that was
+        interrupted. The module lets that switch end before it reads the mode, and writes only
+        if the server is then not in O(mode). Use it to confirm, in a later task, a switch that
+        an earlier task only asked for.
+    type: dict
 seealso:
   - module: opsmodes.maintenance.arcgis_site_mode
   - name: Context Services API reference, Set Server Mode
@@ -134,6 +141,16 @@ status:
     mode: maintenance
     version: 8.5.000.21
     system_time: "2026-11-23T16:20:00.000Z"
+pending_switch:
+  description:
+    - With O(wait=false), the switch the server took and that may still be under way, to give a
+      later run as O(pending_switch). C(job) is the server's job for it; without one, C(sent) and
+      C(until) are the epoch seconds when it was sent and by when it ends.
+  returned: when a switch was sent and not waited for
+  type: dict
+  sample:
+    sent: 1795450800.5
+    until: 1795451100.5
 elapsed:
   description: Seconds spent writing and waiting for the switch; V(0) when nothing was written.
   returned: success

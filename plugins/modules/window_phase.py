@@ -13,24 +13,33 @@ version_added: 1.0.0
 description:
   - The engine of the role C(opsmodes.maintenance.window); use it through the role, whose
     variables (C(window_*)) it reads. It runs on the controller as an action plugin.
+  - The record belongs to a server, not to an inventory host; it is keyed by the service and the
+    server's normalized URL, so hosts that share a server share one entry. Each entry names the
+    window that opened it, a sequence that every write advances and the earlier windows of the
+    server; copies of it (the state file, C(window_records), the fact C(window_record)) are
+    ordered by those, never by a clock.
   - V(enter) reads every service of the host first (if one cannot be read, nothing on the host is
-    switched), writes the modes before the window to the state file, and only then switches each
-    service into its maintenance mode. An entry still open from an earlier V(enter) is kept.
-  - On the controller, V(enter) asks for each switch without waiting for it; V(confirm), given
-    V(enter)'s result as O(enter), waits until they have taken effect, and if one failed puts back
-    what that V(enter) switched. Every host of a batch of forks thus switches at the same time. On
-    another delegate host V(enter) waits itself and V(confirm) has nothing left to do.
-  - V(exit) puts back each service whose entry is open to its recorded mode, unless it was in
-    maintenance before the window, and closes the entry. A closed entry means nothing to do. A
-    service without an entry is never switched (unless C(window_no_record=normal)).
+    switched), then, in one write to the state file, opens each server's entry with its mode
+    before the window, joins the entry another host holds open for a shared server, or keeps its
+    own; only then does it ask for each switch, without waiting. An open entry whose server is
+    not in its maintenance mode (ended by hand or by another tool) is closed with a note, and a
+    new one records the live mode. An open entry that asks for another maintenance mode fails the
+    host before any switch.
+  - V(exit) hands a server on to the other hosts that hold it open, or, for the last of them, asks
+    for the mode before the window without waiting, unless the server was in maintenance before.
+    A closed entry means nothing to do. A service without an entry is never switched (unless
+    C(window_no_record=normal)).
+  - V(confirm), given V(enter)'s or V(exit)'s registered result as O(requested), waits until what
+    it asked for has taken effect, closes the entries that exit put back, and reports. If a switch
+    into maintenance failed, what that V(enter) switched goes back; a failed put-back leaves the
+    entry open for the next exit.
   - V(status) reads each service's mode and shows it beside its record, writing nothing.
-  - The record is kept in C(window_state_file) (default
-    C(~/.ansible/opsmodes.maintenance/window-records.json)) under a file lock, merged per host and
-    per service; it is also returned as the fact C(window_record) and published with C(set_stats)
-    as C(window_records) for later AWX workflow nodes.
+  - Every write to a server is noted in the record before it goes out, and the server's job once
+    it answers, whether the calls run here or on a delegate host.
   - When the calls run on the controller, the modules' own code runs in-process, a thread per
     service; on another delegate host the modules M(opsmodes.maintenance.ucs_server_mode) and
-    M(opsmodes.maintenance.arcgis_site_mode) run there.
+    M(opsmodes.maintenance.arcgis_site_mode) run there, asked to switch without waiting and then
+    to confirm.
 author:
   - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
@@ -49,10 +58,10 @@ options:
     description: The phase to run for this host.
     type: str
     required: true
-    choices: [enter, confirm, exit, status]
-  enter:
+    choices: [enter, exit, confirm, status]
+  requested:
     description:
-      - With O(phase=confirm), the registered result of this host's V(enter).
+      - With O(phase=confirm), the registered result of this host's V(enter) or V(exit).
     type: dict
   work_tasks:
     description:
@@ -72,6 +81,12 @@ EXAMPLES = r"""
   vars:
     window_ucs_url: https://ucs1.example.com:8443/genesys/1/cs
     window_state_file: /var/lib/maint/window-records.json
+  register: window_enter_request
+
+- name: Wait for the switches it asked for
+  opsmodes.maintenance.window_phase:
+    phase: confirm
+    requested: "{{ window_enter_request }}"
   register: window_enter
 """
 
@@ -87,7 +102,9 @@ rows:
   type: list
   elements: dict
 record:
-  description: The host's record after this phase, service -> entry (C(state), C(mode_before), C(opened), C(by), C(closed), C(note)).
+  description:
+    - The entries of the host's servers after this phase, service -> entry (C(server), C(url), C(window),
+      C(sequence), C(state), C(mode_before), C(maintenance_mode), C(holders), C(opened), C(by), C(closed), C(note)).
   returned: success
   type: dict
 state_file:

@@ -3,314 +3,242 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
-"""The maintenance window's logic, on the controller: the durable record of the modes before a
-window, and what each phase does with it. The action plugin `window_phase` runs this; the role
-`opsmodes.maintenance.window` calls that action.
+"""The maintenance window's words: what each phase says of each service, its messages and the
+summary table. The action plugin `window_phase` decides; this module only says.
 
-A record is, per host and per service, one entry:
-
-    {"state": "open" | "closed", "mode_before": "production" | None, "maintenance_mode": "maintenance",
-     "opened": "<UTC time>", "by": "<user or AWX job>", "closed": "<UTC time>" | None, "note": "..."}
-
-`enter` writes an open entry for every service of a host before it writes to any server (write
-ahead), and keeps an entry that is already open (the mode before the *first* enter is the one to
-put back). `exit` acts only on open entries, puts back `mode_before` unless the service was in
-maintenance before the window, and closes the entry; it never switches a service it has no entry
-for.
+A phase's plan has one item per service of the host: `service`, `action` (what the phase does with
+the server: see the action plugin's SWITCH ... CLOSED_ALREADY), `entry` (the server's record
+entry), `mode_now`, and the outcome of the converge, if any (`changed`, `failed`, `msg`, `mode`,
+`previous_mode`).
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
-import os
-import tempfile
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import sentence
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, closed_but_in_maintenance, describe
 
-RECORD_VERSION = 1
-DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.json")
-SERVICES = ("ucs", "arcgis")
-OPEN, CLOSED = "open", "closed"
+# The actions, as the action plugin names them.
+SWITCH, LEFT, JOINED, KEPT = "switch", "left", "joined", "kept"
+PUT_BACK, CLOSE, HANDED_ON, NOT_HELD, NO_RECORD, CLOSED_ALREADY = (
+    "put back", "close", "handed on", "not held", "no record", "closed already")
 
 
-class WindowError(Exception):
-    """A reason to stop before any switch, or to fail a host, in words for the operator."""
+def _others(entry, host):
+    return ", ".join(h for h in (entry or {}).get("holders") or [] if h != host) or "nobody"
 
 
-class RecordReplaced(WindowError):
-    """The state file's entry of a service is no longer the one this run last read or wrote."""
+def _would(check_mode, verb, done):
+    return "would " + verb if check_mode else done
 
 
-def utc_now():
-    # Milliseconds, so that of two entries written within one second the later one sorts last.
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+# -- enter ----------------------------------------------------------------------------------------
+def enter_line(item, host, check_mode):
+    service, entry, mode_now = item["service"], item["entry"], item["mode_now"]
+    if item.get("failed"):
+        return "%s: switching to %s failed, it is in mode %s: %s" % (
+            service, entry["maintenance_mode"], item.get("mode") or "unknown", sentence(item.get("msg")))
+    ended = ""
+    if item.get("ended"):
+        ended = "the open record of an earlier window (opened at %s by %s) had ended outside it, since the server is in " \
+                "%s: %s it; " % (item["ended"]["opened"], item["ended"]["by"], mode_now, _would(check_mode, "close", "closed"))
+    if item["action"] == KEPT:
+        puts_back = entry["mode_before"] if entry["mode_before"] != entry["maintenance_mode"] else \
+            "nothing (%s before)" % entry["mode_before"]
+        return "%s: %s since an earlier enter at %s; %s that record: exit puts back %s" % (
+            service, mode_now, entry["opened"], _would(check_mode, "keep", "keep"), puts_back)
+    if item["action"] == JOINED:
+        return "%s: the server %s is shared with %s, whose window opened at %s; %s it: the last of its hosts to exit " \
+               "puts back %s" % (service, entry["url"], _others(entry, host), entry["opened"],
+                                 _would(check_mode, "join", "joined"), entry["mode_before"])
+    if item["action"] == LEFT:
+        return "%s: %s%s already before the window; %sleave it so, and exit leaves it so" % (
+            service, ended, mode_now, "would " if check_mode else "")
+    return "%s: %s%s -> %s; %s, and exit puts back %s" % (
+        service, ended, mode_now, entry["maintenance_mode"], _would(check_mode, "switch", "switched"), mode_now)
 
 
-# -- the record store ------------------------------------------------------------------------------
-
-def resolve_state_file(path, cwd=None):
-    """The absolute path of the state file: the default location when none is given, a relative
-    path taken from the current directory (never from a role's or a collection's folder)."""
-    if not path:
-        return os.path.expanduser(DEFAULT_STATE_FILE)
-    path = os.path.expanduser(path)
-    return os.path.normpath(os.path.join(cwd or os.getcwd(), path))
+def enter_unreadable(host, targets, live):
+    unreadable = "; ".join("%s: %s" % (t.name, sentence(live[t.name]["msg"])) for t in targets if live[t.name].get("failed"))
+    modes = ", ".join("%s is in mode %s" % (t.name, live[t.name].get("previous_mode") or live[t.name].get("mode") or "unknown")
+                      for t in targets)
+    return "Entering maintenance failed on %s before any switch: %s. Nothing was switched on this host; %s." % (
+        host, unreadable, modes)
 
 
-class RecordStore:
-    """The JSON state file on the controller. Every change is a read-merge-write of one host's
-    entries under an exclusive lock, written to a temporary file and renamed over the old one, so
-    that serial batches, limits and concurrent plays keep each other's records and a crash leaves
-    either the old file or the new one."""
-
-    def __init__(self, path, create_directory=False):
-        self.path = path
-        self.lock_path = path + ".lock"
-        self.create_directory = create_directory
-        # Per host, its entries as this store last read or wrote them: what `update` expects
-        # to find in the file.
-        self.seen = {}
-
-    def check(self, create=True):
-        """Fail with a clear message unless the file can be read and written: before any switch.
-        With `create` false (check mode), the default directory is not made: nothing is written."""
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            if not self.create_directory:
-                raise WindowError("The directory of the state file %s does not exist: create it, or give another window_state_file."
-                                  % self.path)
-            if not create:
-                return
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched." % directory)
-        if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
-            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched." % self.path)
-        self.records()
-
-    def records(self):
-        # Reading needs no lock (the file is replaced whole), and must create nothing: check
-        # mode and status read only.
-        return self._read()
-
-    def host(self, host):
-        record = self.records().get(host, {})
-        self.seen[host] = dict(record)
-        return record
-
-    def update(self, host, entries):
-        """Merge `entries` (service -> entry) into `host`'s record, leaving every other host and
-        service as it is in the file. Returns the host's record as written.
-
-        Compare and swap: each service's entry in the file must still be the one this store last
-        read or wrote (none, for a host it has not read), or RecordReplaced is raised and nothing
-        is written. Another run has then acted on that service meanwhile, for example an exit
-        that closed the record while a worker that kill -9 of ansible-playbook left running
-        still holds it open."""
-        with self._locked():
-            records = self._read()
-            merged = dict(records.get(host, {}))
-            seen = self.seen.get(host, {})
-            writes = {}
-            for service, entry in entries.items():
-                current = merged.get(service)
-                if current == seen.get(service):
-                    writes[service] = entry
-                elif closed_alike(current, entry):
-                    # Another run (a worker that kill -9 left running) closed the same opening
-                    # meanwhile: nothing left to disagree on, and its closing stays.
-                    continue
-                else:
-                    raise RecordReplaced("The record of %s on %s in %s was %s since this run read it" % (
-                        service, host, self.path, "removed" if current is None else
-                        "closed at %s (%s)" % (current.get("closed"), current.get("note")) if current.get("state") == CLOSED
-                        else "opened at %s by %s" % (current.get("opened"), current.get("by"))))
-            merged.update(writes)
-            records[host] = merged
-            self._write(records)
-            self.seen[host] = dict(merged)
-            return merged
-
-    @contextmanager
-    def _locked(self):
-        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(descriptor)
-
-    def _read(self):
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                text = stream.read()
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return {}
-            raise WindowError("The state file %s cannot be read: %s" % (self.path, exc.strerror))
-        if not text.strip():
-            return {}
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a backup, "
-                              "or move it away after checking the servers' modes." % (self.path, exc))
-        records = document.get("records") if isinstance(document, dict) else None
-        if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
-            raise WindowError("The state file %s is not a window record (no 'records' object): nothing was switched." % self.path)
-        return records
-
-    def _write(self, records):
-        directory = os.path.dirname(self.path)
-        descriptor, temporary = tempfile.mkstemp(prefix=".window-records.", dir=directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                json.dump({"version": RECORD_VERSION, "records": records}, stream, indent=2, sort_keys=True)
-                stream.write("\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        directory_descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_descriptor)
-        finally:
-            os.close(directory_descriptor)
+def other_maintenance_mode(target, entry, wanted, host):
+    return ("%s of %s: the server %s has an open window that put it in %s (%s), and this enter asks for %s. Nothing was "
+            "switched on this host: exit that window first, or enter with window_%s_maintenance_mode=%s." % (
+                target.name, host, target.url, entry["maintenance_mode"], describe(entry), wanted, target.name,
+                entry["maintenance_mode"]))
 
 
-# -- entries ---------------------------------------------------------------------------------------
-
-def open_entry(mode_before, maintenance_mode, by, now):
-    return {"state": OPEN, "mode_before": mode_before, "maintenance_mode": maintenance_mode, "opened": now, "by": by,
-            "closed": None, "note": ""}
-
-
-def closed_entry(entry, now, note):
-    return dict(entry, state=CLOSED, closed=now, note=note)
-
-
-def newest(*entries):
-    """Of several copies of one service's entry (the state file, AWX's `window_records`, this
-    play's fact), the one that says most recently what happened: the latest opened, and of one
-    opening, the closed one."""
-    entries = [e for e in entries if isinstance(e, dict) and e.get("state") in (OPEN, CLOSED)]
-    if not entries:
-        return None
-    return max(entries, key=lambda e: (str(e.get("opened") or ""), e.get("state") == CLOSED, str(e.get("closed") or "")))
+def enter_failed(host, plan, failed, back):
+    """The message of an enter whose switch failed, once what it switched went back."""
+    failures = "; ".join("%s: %s" % (item["service"], sentence(item.get("msg"))) for item in failed)
+    where = ", ".join("%s is in mode %s" % (item["service"], item.get("mode") or item.get("previous_mode") or "unknown")
+                      for item in plan)
+    message = "Entering maintenance failed on %s: %s. The work does not run on this host. Put back what this enter " \
+              "switched: %s." % (host, failures, where)
+    still_open = [item for item in back if item.get("failed")]
+    if still_open:
+        message += " Putting back failed for %s: the record stays open; run exit to try again." % ", ".join(
+            "%s (%s)" % (item["service"], sentence(item.get("msg"))) for item in still_open)
+    handed = [item for item in plan if item["action"] == HANDED_ON]
+    if handed:
+        message += " Left to the other hosts that hold them open: %s." % ", ".join(
+            "%s (%s)" % (item["service"], _others(item["entry"], host)) for item in handed)
+    return message
 
 
-def merged_record(services, *records):
-    """Per service, the newest entry among `records` (each service -> entry, or empty)."""
-    merged = {}
-    for service in services:
-        entry = newest(*((record or {}).get(service) for record in records))
-        if entry is not None:
-            merged[service] = entry
-    return merged
-
-
-def entering(services, modes_now, maintenance_modes, record, by, now):
-    """What enter records before any switch: service -> entry. An open entry is kept, since the
-    mode before the window is the one before the first enter; any other service gets a new open
-    entry with the mode read now."""
-    entries = {}
-    for service in services:
-        current = record.get(service)
-        if current is not None and current.get("state") == OPEN:
-            entries[service] = current
-        else:
-            entries[service] = open_entry(modes_now[service], maintenance_modes[service], by, now)
-    return entries
-
-
-def epoch_of(text):
-    """Seconds since the epoch of a time written by utc_now."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
-
-
-def settle_handle(entry, wait_timeout):
-    """What exit (or enter's put-back) must let end before it reads a service's mode: the job of
-    a write the record says went out, or, when its answer never came back, the window in which
-    that write may still take effect (see ModeService.settle)."""
-    if not entry or not entry.get("requested"):
-        return None
-    if entry.get("handle"):
-        return entry["handle"]
-    sent = epoch_of(entry["requested"])
-    return {"sent": sent, "until": sent + wait_timeout}
-
-
-def closed_alike(current, entry):
-    """Both entries close the same opening of a window."""
-    return (current is not None and current.get("state") == CLOSED and entry.get("state") == CLOSED
-            and current.get("opened") == entry.get("opened"))
-
-
-def closed_but_in_maintenance(entry, live_mode):
-    """A closed entry whose service is in its maintenance mode now, although it was not before
-    that window: the record read is not the current window's (another state file, a later window)."""
-    return (entry is not None and entry.get("state") == CLOSED and live_mode is not None
-            and live_mode == entry.get("maintenance_mode") and entry.get("mode_before") not in (None, live_mode))
-
-
-def target_on_exit(entry):
-    """The mode exit puts back for an entry, or None when exit must not write: a closed entry, or a
-    service that was in maintenance before the window (or whose mode before is unknown)."""
-    if entry is None or entry.get("state") != OPEN:
-        return None
-    before = entry.get("mode_before")
-    if before is None or before == entry.get("maintenance_mode"):
-        return None
-    return before
-
-
-# -- words -----------------------------------------------------------------------------------------
-
-def enter_line(service, entry, kept, mode_now, check_mode):
-    """One line of enter's report for a service whose entry was written (or kept)."""
-    would = "would " if check_mode else ""
-    target = entry["maintenance_mode"]
-    if kept:
-        return "%s: %s since an earlier enter at %s; %skeep that record: exit puts back %s" % (
-            service, mode_now, entry["opened"], would, entry["mode_before"] if target_on_exit(entry) else "nothing (%s before)" % entry["mode_before"])
-    if mode_now == target:
-        return "%s: %s already before the window; %sleave it so, and exit leaves it so" % (service, mode_now, would)
-    return "%s: %s -> %s; %s%s, and exit puts back %s" % (
-        service, mode_now, target, would, "switch" if check_mode else "switched", mode_now)
-
-
-def exit_line(service, entry, check_mode, target=None, outcome=None):
-    """One line of exit's report: what the record said and what was (or would be) done. `target`
-    is the mode exit set, `outcome` that converge's result."""
-    would = "would " if check_mode else ""
-    if target is not None:
-        why = ("the mode before the window, recorded at %s by %s" % (entry.get("opened"), entry.get("by")) if entry is not None
-               else "no record of the mode before the window; the normal mode, as window_no_record=normal asks")
-        if outcome.get("failed"):
-            return "%s: putting back %s failed, it is in mode %s: %s; the record stays open" % (
-                service, target, outcome.get("mode") or "unknown", outcome.get("msg"))
-        if not outcome.get("changed"):
-            return "%s: %s already; %sclose the record (%s)" % (service, target, would, why)
-        return "%s: %s -> %s; %sput back (%s)" % (service, outcome.get("previous_mode"), target, would, why)
+# -- exit -----------------------------------------------------------------------------------------
+def _why(entry):
     if entry is None:
+        return "no record of the mode before the window; the normal mode, as window_no_record=normal asks"
+    return "the mode before the window, recorded at %s by %s" % (entry.get("opened"), entry.get("by"))
+
+
+def exit_line(item, host, check_mode):
+    service, entry, action = item["service"], item.get("entry"), item["action"]
+    if action == PUT_BACK:
+        target = item["target_mode"]
+        if item.get("failed"):
+            return "%s: putting back %s failed, it is in mode %s: %s; the record stays open" % (
+                service, target, item.get("mode") or "unknown", sentence(item.get("msg")))
+        if check_mode and item.get("changed") is None:
+            return "%s: would put back %s (%s)" % (service, target, _why(entry))
+        if not item.get("changed"):
+            return "%s: %s already; %s the record (%s)" % (service, target, _would(check_mode, "close", "closed"), _why(entry))
+        done = _would(check_mode, "put back", "put back")
+        return "%s: %s -> %s; %s (%s)" % (service, item.get("previous_mode"), target, done, _why(entry))
+    if action == CLOSE:
+        if entry.get("mode_before") is None:
+            return "%s: its mode could not be read at enter, so enter switched nothing; %s the record" % (
+                service, _would(check_mode, "close", "closed"))
+        return "%s: %s before the window; %s it so and %s the record" % (
+            service, entry["mode_before"], _would(check_mode, "leave", "left"), "close" if check_mode else "closed")
+    if action == HANDED_ON:
+        return "%s: still held open by %s, so %s in %s for them: the last of them to exit puts back %s" % (
+            service, _others(entry, host), _would(check_mode, "leave it", "left it"), entry["maintenance_mode"],
+            entry["mode_before"] if entry["mode_before"] != entry["maintenance_mode"] else "nothing")
+    if action == NOT_HELD:
+        return "%s: %s has already left the window of %s, held open by %s; nothing to do" % (
+            service, host, entry["url"], _others(entry, host))
+    if action == NO_RECORD:
         return "%s: no record of the mode before the window; nothing done" % service
-    if entry.get("state") == CLOSED:
-        return "%s: already closed at %s (%s); nothing to do" % (service, entry.get("closed"), entry.get("note") or "put back")
-    if entry.get("mode_before") is None:
-        return "%s: its mode could not be read at enter, so enter switched nothing; %sclose the record" % (service, would)
-    return "%s: %s before the window; %sleave it so and close the record" % (service, entry["mode_before"], would)
+    return "%s: already closed at %s (%s); nothing to do" % (service, entry.get("closed"), entry.get("note") or "put back")
+
+
+def closing_note(item, host):
+    if item["action"] == CLOSE:
+        return "left as it was before the window"
+    if item.get("changed"):
+        return "put back by %s" % host
+    if item.get("entry") and item["entry"].get("requested"):
+        return "found in %s at exit by %s" % (item["target_mode"], host)
+    return "ended outside this window: %s found the server in %s at exit" % (host, item["target_mode"])
+
+
+def replaced(error, target):
+    return "%s: nothing was sent to %s by this run" % (sentence(error), target.url)
+
+
+# -- status ---------------------------------------------------------------------------------------
+def status_line(target, entry, outcome, host):
+    """(line, agreement) for one service: its live mode beside its record."""
+    live = outcome.get("previous_mode")
+    maintenance = target.params["mode"]
+    if outcome.get("failed"):
+        agreement = "its mode cannot be read: %s" % outcome["msg"]
+    elif entry is not None and entry.get("state") != CLOSED:
+        agreement = "in maintenance, as the open record says" if live == entry["maintenance_mode"] else \
+            "DISAGREES: the record is open but the service is not in %s" % entry["maintenance_mode"]
+    elif live == maintenance:
+        agreement = "DISAGREES: in maintenance without an open record" if entry is None or entry.get("mode_before") != live \
+            else "in maintenance, as it was before the last window"
+    else:
+        agreement = "no open record, not in maintenance"
+    if entry is None:
+        opened = "no record"
+    elif entry.get("state") != CLOSED:
+        opened = "open since %s by %s, held by %s" % (entry["opened"], entry["by"], ", ".join(entry.get("holders") or []))
+    else:
+        opened = "closed at %s" % entry.get("closed")
+    return "%s: %s; record %s; %s" % (target.name, live or "unknown", opened, agreement), agreement
+
+
+# -- both -----------------------------------------------------------------------------------------
+def ending_line(phase, item, host, check_mode):
+    return enter_line(item, host, check_mode) if phase == "enter" else exit_line(item, host, check_mode)
+
+
+def mode_now(phase, item):
+    if item.get("mode") is not None and (item.get("changed") is not None or item.get("failed")):
+        return item["mode"]
+    return item.get("mode_now")
+
+
+def action(phase, item, check_mode):
+    """The summary table's word for what was done."""
+    if item.get("failed"):
+        return "failed"
+    if phase == "enter":
+        return {SWITCH: _would(check_mode, "switch", "switched"), LEFT: "left", JOINED: "joined", KEPT: "kept"}[item["action"]]
+    if item["action"] == PUT_BACK:
+        if check_mode and item.get("changed") is None or item.get("changed"):
+            return _would(check_mode, "put back", "put back")
+        return "already so: " + _would(check_mode, "close", "closed")
+    return {CLOSE: _would(check_mode, "close", "closed"), HANDED_ON: "handed on", NOT_HELD: "nothing to do",
+            NO_RECORD: "no record: left alone", CLOSED_ALREADY: "nothing to do"}[item["action"]]
+
+
+def diff(item):
+    before = item.get("previous_mode") or item.get("mode_now")
+    after = item.get("mode") or (item["entry"]["maintenance_mode"] if item["action"] == SWITCH else item.get("target_mode"))
+    if not after or before == after:
+        return None
+    return {"before_header": item["service"], "after_header": item["service"], "before": "mode: %s\n" % before,
+            "after": "mode: %s\n" % after}
+
+
+def problems(phase, plan, host, path, no_record, normal_modes):
+    """Why exit fails the host, or None."""
+    if phase != "exit":
+        return None
+    reasons = []
+    stale = [item for item in plan if item["action"] == CLOSED_ALREADY
+             and closed_but_in_maintenance(item["entry"], item.get("mode_now"))]
+    if stale:
+        reasons.append("%s %s in maintenance although the record in %s was closed (%s): that record is not this "
+                       "window's. Nothing was changed on them. Check them with opsmodes.maintenance.status and run exit "
+                       "with the window_state_file that enter used" % (
+                           " and ".join(item["service"] for item in stale), "is" if len(stale) == 1 else "are", path,
+                           "; ".join("%s at %s" % (item["service"], item["entry"].get("closed")) for item in stale)))
+    failed = [item["service"] for item in plan if item.get("failed")]
+    if failed:
+        reasons.append("putting back failed for %s; the record stays open: run exit again" % ", ".join(failed))
+    missing = [item["service"] for item in plan if item["action"] == NO_RECORD]
+    if missing and no_record == "fail":
+        normal = ", ".join("%s %s" % (name, normal_modes[name]) for name in missing)
+        reasons.append("no record of the mode before the window for %s (looked in %s, window_records and the fact "
+                       "window_record), so nothing was changed on them. Check them with opsmodes.maintenance.status, "
+                       "then run exit with the window_state_file that enter used, or with -e window_no_record=normal to "
+                       "set the normal modes (%s)" % (", ".join(missing), path, normal))
+    if not reasons:
+        return None
+    return "Exiting maintenance on %s: %s. %s" % (host, "; ".join(reasons),
+                                                  "; ".join(exit_line(item, host, False) for item in plan))
+
+
+def unhandled(entries, host, services):
+    return ["%s of %s has an open record (since %s) that this exit does not handle, since the host's services here are "
+            "%s: it stays open and %s stays in maintenance" % (name, host, entry.get("opened"), ", ".join(services), name)
+            for name, entry in entries.items()]
 
 
 def summary(rows):
     """The end-of-play table: rows of host, service, mode before, mode now, action."""
     header = ("host", "service", "mode before", "mode now", "action")
-    table = [header] + [tuple(str(row.get(k) if row.get(k) is not None else "-") for k in ("host", "service", "mode_before", "mode_now", "action"))
-                        for row in rows]
+    table = [header] + [tuple(str(row.get(k) if row.get(k) is not None else "-")
+                              for k in ("host", "service", "mode_before", "mode_now", "action")) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]

@@ -158,3 +158,24 @@ def ucs_server():
 @pytest.fixture
 def arcgis_server():
     yield from _serve(ArcgisEmulator)
+
+
+# The role's tests (test_window*.py) share these: an operator running the collection's playbooks
+# from a directory of its own, and a small inventory of emulated servers.
+@pytest.fixture
+def operator(tmp_path):
+    from ansible_collections.opsmodes.maintenance.tests.functional.test_window import Operator
+    return Operator(tmp_path)
+
+
+@pytest.fixture
+def servers(ucs_server, arcgis_server):
+    """app1 with a UCS server and an ArcGIS site, app2 with a UCS server already in maintenance."""
+    def make(ucs_seconds=0.3, arcgis_seconds=0.3, **switches):
+        app1_ucs = ucs_server(switch_seconds=ucs_seconds, **switches.get("app1_ucs", {}))
+        app1_site = arcgis_server(read_only_seconds=arcgis_seconds, editable_seconds=arcgis_seconds, **switches.get("app1_arcgis", {}))
+        app2_ucs = ucs_server(switch_seconds=ucs_seconds, initial_mode="maintenance")
+        hosts = {"app1": {"window_ucs_url": app1_ucs.url, "window_arcgis_url": app1_site.url},
+                 "app2": {"window_ucs_url": app2_ucs.url}}
+        return app1_ucs, app1_site, app2_ucs, hosts
+    return make

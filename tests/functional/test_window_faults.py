@@ -13,8 +13,6 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.tests.functional.test_window import Operator
-
 
 def window_hosts(ucs, site):
     return {"app1": {"window_ucs_url": ucs.url, "window_arcgis_url": site.url, "window_arcgis_username": "admin",
@@ -36,11 +34,6 @@ def work_file(tmp_path, origin=None, fault=None):
   delegate_to: localhost
 """ % (origin, json.dumps(fault)))
     return str(work)
-
-
-@pytest.fixture
-def operator(tmp_path):
-    return Operator(tmp_path)
 
 
 @pytest.mark.parametrize("where, fault", [

@@ -1,0 +1,430 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
+"""The maintenance window's record: per server, the mode it had before the window, kept durable
+on the controller.
+
+A record belongs to a server, not to an inventory host: its key is the service and the server's
+normalized URL (`server_key`), so that hosts sharing a server share one entry, switched once,
+recorded once and put back once, by the exit of the last host that holds it open:
+
+    {"server": "ucs https://ucs1.example.com:8443/cs", "service": "ucs", "url": "...",
+     "window": "<id of the window that opened it>", "sequence": 3, "history": ["<earlier windows>"],
+     "state": "open" | "closed", "mode_before": "production", "maintenance_mode": "maintenance",
+     "holders": ["app1", "app2"], "opened": "<UTC time>", "by": "<user or AWX job>",
+     "closed": "<UTC time>" | None, "note": "...", "requested": "<UTC time>" | None, "handle": "<job>" | None}
+
+Every write advances `sequence`; a new window of the same server lists the earlier windows in
+`history`. Copies of an entry (the state file, AWX's `window_records`, the fact `window_record`)
+are ordered by those, never by a clock: of two copies that neither orders, the one exit would act
+on cannot be told, and the window stops before any switch (`choose`). `requested` and `handle`
+say that a write went out (or was about to) and the server's job for it, so that whoever reads
+the mode next lets that write end first.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import socket
+import stat
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+RECORD_VERSION = 2
+DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.json")
+OPEN, CLOSED = "open", "closed"
+# Earlier windows an entry remembers: enough to order any copy an operator or AWX still holds.
+HISTORY_LENGTH = 50
+# How often a wait for the state file's lock says what it waits for.
+LOCK_NOTICE_SECONDS = (5, 15)
+SOURCES = ("state_file", "window_records", "fact")
+
+
+class WindowError(Exception):
+    """A reason to stop before any switch, or to fail a host, in words for the operator."""
+
+
+class RecordReplaced(WindowError):
+    """The state file's entry of a server is no longer the one this run read or wrote."""
+
+
+def utc_now():
+    # For people: nothing orders entries by it.
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def epoch_of(text):
+    """Seconds since the epoch of a time written by utc_now."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+# -- servers -----------------------------------------------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_url(url):
+    """One spelling of a server's URL: scheme and host in lower case, no default port, no user
+    information, query, fragment or trailing slash. The path keeps its case (servers may not)."""
+    parts = urlsplit(str(url).strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = "[%s]" % host
+    port = parts.port
+    netloc = host if port is None or port == DEFAULT_PORTS.get(scheme) else "%s:%s" % (host, port)
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def server_key(service, url):
+    return "%s %s" % (service, normalize_url(url))
+
+
+# -- entries ---------------------------------------------------------------------------------------
+
+def new_entry(service, url, mode_before, maintenance_mode, holder, by, now, replaces=None, max_open=None):
+    """An open entry of a new window; `replaces` is the server's entry it follows, if any."""
+    history = (list(replaces.get("history") or []) + [replaces["window"]])[-HISTORY_LENGTH:] if replaces else []
+    return {"server": server_key(service, url), "service": service, "url": normalize_url(url), "window": uuid.uuid4().hex,
+            "sequence": 1, "history": history, "state": OPEN, "mode_before": mode_before,
+            "maintenance_mode": maintenance_mode, "holders": [holder], "opened": now, "by": by, "closed": None, "note": "",
+            "requested": None, "handle": None, "max_open": max_open}
+
+
+def advanced(entry, **changes):
+    """The entry with `changes`, one step further in its history."""
+    return dict(entry, sequence=entry["sequence"] + 1, **changes)
+
+
+def closed(entry, now, note):
+    return advanced(entry, state=CLOSED, closed=now, note=note, holders=[], requested=None, handle=None)
+
+
+def is_open(entry):
+    return entry is not None and entry.get("state") == OPEN
+
+
+def target_on_exit(entry):
+    """The mode exit puts back for an entry, or None when exit must not write: a closed entry, or a
+    server that was in maintenance before the window (or whose mode before is unknown)."""
+    if not is_open(entry):
+        return None
+    before = entry.get("mode_before")
+    if before is None or before == entry.get("maintenance_mode"):
+        return None
+    return before
+
+
+def in_flight(entry):
+    """A write to the server went out (or was about to) and was not seen to end."""
+    return bool(entry and entry.get("requested"))
+
+
+def settle_handle(entry, wait_timeout):
+    """What must end before the server's mode is read: the job of a write the record says went
+    out, or, when its answer never came back, the time in which that write may still take effect."""
+    if not in_flight(entry):
+        return None
+    if entry.get("handle"):
+        return {"job": entry["handle"]}
+    sent = epoch_of(entry["requested"])
+    return {"sent": sent, "until": sent + wait_timeout}
+
+
+def closed_but_in_maintenance(entry, live_mode):
+    """A closed entry whose server is in its maintenance mode now, although it was not before
+    that window: the record read is not the current window's (another state file, a later window)."""
+    return (entry is not None and entry.get("state") == CLOSED and live_mode is not None
+            and live_mode == entry.get("maintenance_mode") and entry.get("mode_before") not in (None, live_mode))
+
+
+def describe(entry):
+    """An entry in words, for messages that name it."""
+    if entry.get("state") == OPEN:
+        return "open since %s by %s (window %s, write %s), mode before %s, held by %s" % (
+            entry.get("opened"), entry.get("by"), entry.get("window"), entry.get("sequence"), entry.get("mode_before"),
+            ", ".join(entry.get("holders") or []) or "nobody")
+    return "closed at %s (%s; window %s, write %s)" % (entry.get("closed"), entry.get("note") or "put back",
+                                                       entry.get("window"), entry.get("sequence"))
+
+
+# -- copies of an entry ---------------------------------------------------------------------------
+
+def supersedes(later, earlier):
+    """`later` tells what happened to the server after `earlier` did: a further write in the same
+    window, or a window that followed it."""
+    if later["window"] == earlier["window"]:
+        return later["sequence"] > earlier["sequence"]
+    return earlier["window"] in (later.get("history") or ())
+
+
+def choose(copies):
+    """Of copies of one server's entry, as (source, entry) with the state file's first, the one
+    that tells the latest. Copies that neither orders are only a problem where exit would act
+    differently on them: then WindowError names both and how to pick one."""
+    chosen_source, chosen = None, None
+    for source, entry in copies:
+        if entry is None:
+            continue
+        if chosen is None or supersedes(entry, chosen):
+            chosen_source, chosen = source, entry
+        elif entry["window"] == chosen["window"] or supersedes(chosen, entry):
+            continue
+        elif _exit_effect(entry) != _exit_effect(chosen):
+            raise WindowError(
+                "The records of %s disagree, and nothing in them says which is later: %s says %s; %s says %s. Nothing "
+                "was switched. Check the server with opsmodes.maintenance.status, then run again with "
+                "window_record_sources set to the source to trust (%s)" % (
+                    entry["server"], chosen_source, describe(chosen), source, describe(entry), ", ".join(SOURCES)))
+    return chosen
+
+
+def _exit_effect(entry):
+    # What exit would write to the server: closing an entry that puts nothing back writes nothing.
+    return target_on_exit(entry)
+
+
+def from_legacy(entry, service, url, holder):
+    """An entry of a 1.0.0 record (per host and service, without a URL) as this version keeps it.
+    Its window is named after the server and the time it opened, so that copies of one opening
+    (the state file's, AWX's, the fact's) stay one window; a closed copy is the later one."""
+    key = server_key(service, url)
+    window = "1.0-" + hashlib.sha256(("%s %s" % (key, entry.get("opened"))).encode("utf-8")).hexdigest()[:24]
+    state = CLOSED if entry.get("state") == CLOSED else OPEN
+    return {"server": key, "service": service, "url": normalize_url(url), "window": window,
+            "sequence": 2 if state == CLOSED else 1, "history": [], "state": state,
+            "mode_before": entry.get("mode_before"), "maintenance_mode": entry.get("maintenance_mode"),
+            "holders": [holder] if state == OPEN else [], "opened": entry.get("opened"), "by": entry.get("by"),
+            "closed": entry.get("closed"), "note": entry.get("note") or "", "requested": entry.get("requested"),
+            "handle": entry.get("handle"), "max_open": None}
+
+
+def joined_legacy(entry, legacy, holder):
+    """A server's entry after a host whose 1.0.0 record also holds it open joins it. 1.0.0 kept one
+    entry per host, so hosts sharing a server each recorded what they read: the one that read it
+    out of maintenance read the mode before the window."""
+    changes = {"holders": sorted(set(entry.get("holders") or []) | {holder})}
+    if entry.get("mode_before") in (None, entry.get("maintenance_mode")) and legacy.get("mode_before") not in (
+            None, entry.get("maintenance_mode")):
+        changes["mode_before"] = legacy["mode_before"]
+    return advanced(entry, **changes)
+
+
+def entry_of(value):
+    """An entry as this version writes it, or None for anything else (a 1.0.0 entry included)."""
+    if isinstance(value, dict) and value.get("state") in (OPEN, CLOSED) and value.get("window") and value.get("server") \
+            and isinstance(value.get("sequence"), int):
+        return value
+    return None
+
+
+# -- the state file ----------------------------------------------------------------------------------
+
+def resolve_state_file(path, cwd=None):
+    """The absolute path of the state file: the default location when none is given, a relative
+    path taken from the current directory (never from a role's or a collection's folder)."""
+    if not path:
+        return os.path.expanduser(DEFAULT_STATE_FILE)
+    path = os.path.expanduser(path)
+    return os.path.normpath(os.path.join(cwd or os.getcwd(), path))
+
+
+class Records:
+    """The state file's content: `servers` (key -> entry) and `legacy`, a 1.0.0 file's records
+    (host -> service -> entry) that no run has carried over yet."""
+
+    def __init__(self, servers=None, legacy=None):
+        self.servers = servers or {}
+        self.legacy = legacy or {}
+
+    def document(self):
+        document = {"version": RECORD_VERSION, "servers": self.servers}
+        if self.legacy:
+            document["legacy"] = self.legacy
+        return document
+
+
+class RecordStore:
+    """The JSON state file on the controller. Every change is a read-modify-write under an
+    exclusive lock, written to a temporary file and renamed over the old one, so that serial
+    batches, limits and concurrent plays keep each other's records and a crash leaves either the
+    old file or the new one. The file and its lock are trusted only when they are regular files of
+    the user running the play, as ssh trusts its keys."""
+
+    def __init__(self, path, create_directory=False, lock_timeout=60.0, notify=None):
+        self.path = path
+        self.lock_path = path + ".lock"
+        self.create_directory = create_directory
+        self.lock_timeout = lock_timeout
+        # Told, now and then, what a wait for the lock waits for.
+        self.notify = notify or (lambda message: None)
+
+    def check(self, create=True):
+        """Fail with a clear message unless the file can be trusted, read and written: before any
+        switch. With `create` false (check mode), the default directory is not made."""
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            if not self.create_directory:
+                raise WindowError("The directory of the state file %s does not exist: create it, or give another "
+                                  "window_state_file." % self.path)
+            if not create:
+                return
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched." % directory)
+        for path in (self.path, self.lock_path):
+            self._trusted(path)
+        if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
+            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched." % self.path)
+        self.read()
+
+    @staticmethod
+    def _trusted(path, status=None):
+        try:
+            status = status or os.lstat(path)
+        except FileNotFoundError:
+            return
+        what = "lock file" if path.endswith(".lock") else "state file"
+        if stat.S_ISLNK(status.st_mode):
+            raise WindowError("The %s %s is a symbolic link: refused, since a link can point a window at a record that is "
+                              "not its own. Nothing was switched; replace it with the file itself." % (what, path))
+        if not stat.S_ISREG(status.st_mode):
+            raise WindowError("The %s %s is not a regular file: refused. Nothing was switched." % (what, path))
+        if status.st_uid != os.geteuid():
+            raise WindowError("The %s %s belongs to user id %s, not to the user running the play (%s): refused, since "
+                              "another user could have written it. Nothing was switched; use a window_state_file of your "
+                              "own." % (what, path, status.st_uid, getpass.getuser()))
+
+    def read(self):
+        # Reading needs no lock (the file is replaced whole), and must create nothing: check
+        # mode and status read only.
+        self._trusted(self.path)
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                text = stream.read()
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return Records()
+            raise WindowError("The state file %s cannot be read: %s" % (self.path, exc.strerror))
+        if not text.strip():
+            return Records()
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a backup, "
+                              "or move it away after checking the servers' modes." % (self.path, exc))
+        return self._records_of(document)
+
+    def _records_of(self, document):
+        if isinstance(document, dict) and document.get("version") == RECORD_VERSION:
+            servers, legacy = document.get("servers"), document.get("legacy", {})
+            if isinstance(servers, dict) and all(entry_of(e) for e in servers.values()) and _legacy_shape(legacy):
+                return Records(servers, legacy)
+        elif isinstance(document, dict) and document.get("version") in (None, 1) and _legacy_shape(document.get("records")):
+            # A 1.0.0 file: its entries are carried over host by host, as runs learn their URLs.
+            return Records({}, document["records"])
+        raise WindowError("The state file %s is not a window record: nothing was switched." % self.path)
+
+    @contextmanager
+    def transaction(self):
+        """The records, read under the lock; what the caller changes in them is written when the
+        block ends without an exception."""
+        with self._locked():
+            records = self.read()
+            yield records
+            try:
+                self._write(records)
+            except OSError as exc:
+                raise WindowError("Writing the record to %s failed: %s" % (self.path, exc))
+
+    @contextmanager
+    def _locked(self):
+        self._trusted(self.lock_path)
+        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            self._trusted(self.lock_path, os.fstat(descriptor))
+            self._acquire(descriptor)
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, ("pid %s on %s, user %s, since %s\n" % (
+                os.getpid(), socket.gethostname(), getpass.getuser(), utc_now())).encode("utf-8"), 0)
+            yield
+        finally:
+            os.close(descriptor)
+
+    def _acquire(self, descriptor):
+        started = time.monotonic()
+        notices = list(LOCK_NOTICE_SECONDS)
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            waited = time.monotonic() - started
+            if waited >= self.lock_timeout:
+                raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it is "
+                                  "held by %s. Nothing more was switched by this run. If no such process runs any more, "
+                                  "the lock is free again; run again." % (self.path, self.lock_timeout, self._holder()))
+            if notices and waited >= notices[0]:
+                self.notify("waiting %d s so far (at most %s s) for the lock of the state file %s, held by %s" % (
+                    waited, self.lock_timeout, self.path, self._holder()))
+                notices = notices[1:] or [notices[0] + LOCK_NOTICE_SECONDS[1]]
+            time.sleep(0.05)
+
+    def _holder(self):
+        try:
+            with open(self.lock_path, encoding="utf-8") as stream:
+                return stream.read().strip() or "an unknown process"
+        except OSError:
+            return "an unknown process"
+
+    def _write(self, records):
+        directory = os.path.dirname(self.path)
+        descriptor, temporary = tempfile.mkstemp(prefix=".window-records.", dir=directory)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                json.dump(records.document(), stream, indent=2, sort_keys=True)
+                stream.write("\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        directory_descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_descriptor)
+        finally:
+            os.close(directory_descriptor)
+
+
+def drop_legacy(records, host, service):
+    entries = records.legacy.get(host)
+    if entries and service in entries:
+        del entries[service]
+        if not entries:
+            del records.legacy[host]
+
+
+def same(current, expected):
+    if current is None or expected is None:
+        return current is None and expected is None
+    return current["window"] == expected["window"] and current["sequence"] == expected["sequence"]
+
+
+def _legacy_shape(records):
+    return isinstance(records, dict) and all(isinstance(r, dict) and all(isinstance(e, dict) for e in r.values())
+                                             for r in records.values())

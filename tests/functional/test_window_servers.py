@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opsmodes.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The record belongs to a server and carries its own history: hosts sharing a server, records
+ended outside their window, copies that disagree, a held lock, state files not to be trusted,
+empty URLs, long waits, a 1.0.0 state file, and the path through a delegate host that is not
+reached over the local connection. Each test reads the servers' modes back from the emulators."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+from urllib.parse import parse_qsl
+
+import pytest
+
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import server_key
+from ansible_collections.opsmodes.maintenance.tests.functional.test_window import (
+    ARCGIS_LOGIN,
+    BEFORE,
+    kill,
+    modes,
+    posts,
+    until,
+)
+
+CONNECTION_PLUGINS = os.path.join(os.path.dirname(__file__), "connection_plugins")
+
+
+def site_modes_asked(site):
+    return [dict(parse_qsl(p["body"]))["siteMode"] for p in posts(site)]
+
+
+# -- hosts that share a server -----------------------------------------------------------------------
+def test_hosts_sharing_servers_switch_them_once_and_the_last_exit_puts_them_back(operator, ucs_server, arcgis_server):
+    ucs = ucs_server(switch_seconds=0.5)
+    site = arcgis_server(read_only_seconds=1, editable_seconds=1)
+    # One server, spelled two ways: the record is keyed by the normalized URL.
+    operator.hosts({"app1": {"window_ucs_url": ucs.url, "window_arcgis_url": site.url},
+                    "app2": {"window_ucs_url": ucs.url.upper().replace("HTTP://", "http://") + "/",
+                             "window_arcgis_url": site.url + "/"}},
+                   window_arcgis_wait_timeout=60, window_ucs_wait_timeout=60, **ARCGIS_LOGIN)
+    entered = operator.run("enter")
+    assert entered.returncode == 0, entered.output
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY")
+    assert len(posts(ucs)) == 1 and site_modes_asked(site) == ["READ_ONLY"]
+    entries = operator.servers()
+    assert sorted(entries) == sorted([server_key("ucs", ucs.url), server_key("arcgis", site.url)])
+    assert all(e["holders"] == ["app1", "app2"] and e["state"] == "open" for e in entries.values())
+    assert all(e["mode_before"] in ("production", "editable") for e in entries.values())
+    assert "is shared with" in entered.output and "joined it" in entered.output
+
+    first = operator.run("exit", {"window_hosts": "app1"})
+    assert first.returncode == 0, first.output
+    assert "still held open by app2" in first.output
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY"), "exit of one host ended the other's window"
+    assert all(e["holders"] == ["app2"] and e["state"] == "open" for e in operator.servers().values())
+    again = operator.run("exit", {"window_hosts": "app1"})
+    assert again.returncode == 0 and "has already left the window" in again.output
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY")
+
+    last = operator.run("exit", {"window_hosts": "app2"})
+    assert last.returncode == 0, last.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production"]
+    assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
+    assert all(e["state"] == "closed" for e in operator.servers().values())
+
+
+def test_a_failed_enter_on_a_shared_server_does_not_undo_the_other_hosts_switch(operator, ucs_server, arcgis_server):
+    """app2's own UCS cannot be read: app2 switches nothing, and the site app1 switched stays so."""
+    site = arcgis_server(read_only_seconds=0.5, editable_seconds=0.5)
+    ucs1 = ucs_server(switch_seconds=0.2)
+    ucs2 = ucs_server(switch_seconds=0.2, faults=["500:100:GET"])
+    operator.hosts({"app1": {"window_ucs_url": ucs1.url, "window_arcgis_url": site.url},
+                    "app2": {"window_ucs_url": ucs2.url, "window_arcgis_url": site.url}},
+                   window_ucs_retries=0, **ARCGIS_LOGIN)
+    entered = operator.run("enter")
+    assert entered.returncode != 0
+    assert "Entering maintenance failed on app2 before any switch" in entered.output
+    assert modes(ucs1, site) == ("maintenance", "READ_ONLY") and site_modes_asked(site) == ["READ_ONLY"]
+    assert operator.servers()[server_key("arcgis", site.url)]["holders"] == ["app1"]
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs1, site) == ("production", "EDITABLE")
+
+
+# -- a record ended outside its window ---------------------------------------------------------------
+def test_an_open_record_ended_by_hand_is_closed_and_the_live_mode_recorded(operator, ucs_server):
+    ucs = ucs_server(switch_seconds=0.2, initial_mode="maintenance")
+    operator.hosts({"app1": {"window_ucs_url": ucs.url}})
+    assert operator.run("enter").returncode == 0
+    old = operator.records()["app1"]["ucs"]
+    assert old["mode_before"] == "maintenance" and not posts(ucs)
+    # No exit; someone puts it back to production by hand.
+    ucs.mode = "production"
+    entered = operator.run("enter")
+    assert entered.returncode == 0, entered.output
+    assert "had ended outside it" in entered.output
+    entry = operator.records()["app1"]["ucs"]
+    assert entry["mode_before"] == "production" and entry["window"] != old["window"] and old["window"] in entry["history"]
+    assert ucs.state()["mode"] == "maintenance"
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert ucs.state()["mode"] == "production"
+
+
+def test_exit_of_a_record_ended_by_hand_closes_it_with_a_note(operator, ucs_server):
+    ucs = ucs_server(switch_seconds=0.2)
+    operator.hosts({"app1": {"window_ucs_url": ucs.url}})
+    assert operator.run("enter").returncode == 0
+    ucs.mode = "production"
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    entry = operator.records()["app1"]["ucs"]
+    assert entry["state"] == "closed" and "ended outside this window" in entry["note"]
+    assert len(posts(ucs)) == 1
+
+
+def test_a_second_enter_with_another_maintenance_mode_fails_before_any_switch(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    writes = len(posts(ucs)) + len(posts(site))
+    second = operator.run("enter", {"window_hosts": "app1", "window_arcgis_maintenance_mode": "editable"})
+    assert second.returncode != 0
+    assert "has an open window that put it in read_only" in second.output and "this enter asks for editable" in second.output
+    assert len(posts(ucs)) + len(posts(site)) == writes
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY")
+    assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+# -- copies of the record: ordered by their history, not the clock -------------------------------------
+def test_a_copy_with_a_later_clock_but_an_earlier_write_does_not_win(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    artifact = operator.records()
+    assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
+    closed = operator.servers()
+    # An old AWX artifact of that window, its time edited (or an execution node's clock skewed).
+    for entry in artifact["app1"].values():
+        entry["opened"] = "2099-01-01T00:00:00.000Z"
+    exited = operator.run("exit", {"window_hosts": "app1", "window_records": artifact})
+    assert exited.returncode == 0, exited.output
+    assert "already closed at" in exited.output
+    assert operator.servers() == closed, "an older copy overwrote the state file"
+    assert modes(ucs, site) == ("production", "EDITABLE") and len(posts(ucs)) == 2
+
+
+def test_copies_that_nothing_orders_stop_exit_before_any_switch(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1"}).returncode == 0
+    # A record of another window, closed, with a later time: which is right cannot be told.
+    stranger = {service: dict(entry, window="f" * 32, sequence=9, history=[], state="closed", holders=[],
+                              opened="2099-01-01T00:00:00.000Z", closed="2099-01-01T01:00:00.000Z")
+                for service, entry in operator.records()["app1"].items()}
+    writes = len(posts(ucs)) + len(posts(site))
+    exited = operator.run("exit", {"window_hosts": "app1", "window_records": {"app1": stranger}})
+    assert exited.returncode != 0
+    assert "disagree" in exited.output and "window_record_sources" in exited.output and "f" * 32 in exited.output
+    assert len(posts(ucs)) + len(posts(site)) == writes
+    assert modes(ucs, site) == ("maintenance", "READ_ONLY")
+    chosen = operator.run("exit", {"window_hosts": "app1", "window_records": {"app1": stranger},
+                                   "window_record_sources": ["state_file"]})
+    assert chosen.returncode == 0, chosen.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+
+
+# -- the state file and its lock -------------------------------------------------------------------
+def test_a_held_lock_is_waited_for_within_a_bound_and_named(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, window_lock_timeout=7, **ARCGIS_LOGIN)
+    with open(str(operator.state_file) + ".lock", "w", encoding="utf-8") as lock:
+        lock.write("pid 4242 on ops-host, user alice, since yesterday\n")
+        lock.flush()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entered = operator.run("enter")
+    assert entered.returncode != 0
+    assert "was not free within 7.0 s" in entered.output and "pid 4242 on ops-host, user alice" in entered.output
+    assert "waiting 5 s so far (at most 7.0 s) for the lock" in entered.output
+    assert not posts(ucs) and not posts(site) and not posts(ucs2)
+
+
+@pytest.mark.parametrize("planted", ["symlink", "other_user", "dangling_lock"])
+def test_a_state_file_not_to_be_trusted_is_refused_before_any_switch(operator, servers, tmp_path, planted):
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    # A planted record: app1's UCS "was in maintenance before", so exit would leave it there.
+    planted_record = {"version": 1, "records": {"app1": {"ucs": {
+        "state": "open", "mode_before": "maintenance", "maintenance_mode": "maintenance", "opened": "2026-01-01T00:00:00.000Z",
+        "by": "mallory", "closed": None, "note": ""}}}}
+    elsewhere = tmp_path / "elsewhere.json"
+    if planted == "symlink":
+        elsewhere.write_text(json.dumps(planted_record))
+        operator.state_file.symlink_to(elsewhere)
+        refused = "is a symbolic link"
+    elif planted == "other_user":
+        if os.geteuid() != 0:
+            pytest.skip("needs root to give the file to another user")
+        operator.state_file.write_text(json.dumps(planted_record))
+        os.chown(str(operator.state_file), 65534, 65534)
+        refused = "belongs to user id 65534"
+    else:
+        os.symlink(str(elsewhere), str(operator.state_file) + ".lock")
+        refused = "is a symbolic link"
+    for phase in ("enter", "exit"):
+        run = operator.run(phase, {"window_hosts": "app1"})
+        assert run.returncode != 0 and refused in run.output, run.output
+    assert not posts(ucs) and not posts(site)
+    if planted == "dangling_lock":
+        assert not elsewhere.exists(), "the lock's link target was created"
+
+
+def test_an_empty_url_fails_the_host(operator, servers):
+    ucs, site, ucs2, hosts = servers()
+    hosts["app1"]["window_ucs_url"] = "{{ ucs_url_that_is_not_set | default('') }}"
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter")
+    assert entered.returncode != 0
+    assert "window_ucs_url is set for app1 but empty" in entered.output
+    assert not site.requests and not ucs.requests
+    assert ucs2.state()["mode"] == "maintenance"
+
+
+def test_a_long_wait_says_what_it_waits_for_and_is_not_waited_twice(operator, ucs_server):
+    ucs = ucs_server(switch_seconds=0.2)
+    operator.hosts({"app1": {"window_ucs_url": ucs.url}}, window_ucs_retries=0)
+    assert operator.run("enter").returncode == 0
+    ucs.requests.clear()
+    ucs.add_fault("503:100000")
+    exited = operator.run("exit", {"window_ucs_wait_timeout": 8})
+    assert exited.returncode != 0
+    assert "app1: still asking for the mode before the window of %s" % ucs.url in exited.output
+    assert "putting back failed for ucs; the record stays open: run exit again" in exited.output
+    # One wait of wait_timeout, not a second one after it ran out.
+    span = ucs.requests[-1]["time"] - ucs.requests[0]["time"]
+    assert span < 8 * 1.5, span
+    assert operator.records()["app1"]["ucs"]["state"] == "open"
+
+
+# -- a 1.0.0 state file -----------------------------------------------------------------------------
+def test_a_state_file_written_by_1_0_0_is_carried_over_with_its_open_entries(operator, ucs_server, arcgis_server):
+    ucs = ucs_server(switch_seconds=0.2, initial_mode="maintenance")
+    site = arcgis_server(initial_mode="READ_ONLY", read_only_seconds=0.3, editable_seconds=0.3)
+    ucs2 = ucs_server(switch_seconds=0.2, initial_mode="maintenance")
+    operator.hosts({"app1": {"window_ucs_url": ucs.url, "window_arcgis_url": site.url},
+                    "app2": {"window_ucs_url": ucs2.url}}, **ARCGIS_LOGIN)
+
+    def entry(mode_before, maintenance_mode):
+        return {"state": "open", "mode_before": mode_before, "maintenance_mode": maintenance_mode, "by": "ops",
+                "opened": "2026-11-28T22:00:00.000Z", "closed": None, "note": "", "requested": None, "handle": None}
+    operator.state_file.write_text(json.dumps({"version": 1, "records": {
+        "app1": {"ucs": entry("production", "maintenance"), "arcgis": entry("editable", "read_only")},
+        "app2": {"ucs": entry("maintenance", "maintenance")}}}))
+    status = operator.run("status")
+    assert status.returncode == 0, status.output
+    assert status.output.count("record open since 2026-11-28T22:00:00.000Z by ops") == 3
+    assert "DISAGREES" not in status.output
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert not posts(ucs2)
+    document = json.loads(operator.state_file.read_text())
+    assert document["version"] == 2 and "legacy" not in document
+    assert all(e["state"] == "closed" for e in document["servers"].values()) and len(document["servers"]) == 3
+
+
+# -- a delegate host reached over a connection that is not local -------------------------------------------
+@pytest.fixture
+def through_jump_host(operator):
+    """The switches run on `jump`, reached over a connection that is not local."""
+    operator.env["ANSIBLE_CONNECTION_PLUGINS"] = CONNECTION_PLUGINS
+
+    def hosts(hosts, **common):
+        operator.hosts(dict(hosts, jump={"ansible_connection": "opsmodes_remote"}), window_delegate_to="jump", **common)
+    return hosts
+
+
+def test_through_a_delegate_host_the_record_is_written_ahead_and_services_switch_together(
+        operator, servers, through_jump_host):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=3, arcgis_seconds=3)
+    through_jump_host(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1:app2"})
+    assert entered.returncode == 0, entered.output
+    assert modes(ucs, site, ucs2) == ("maintenance", "READ_ONLY", "maintenance")
+    # Both switches were under way at once: the site's update came before the UCS switch ended.
+    ucs_asked = posts(ucs)[0]["time"]
+    assert posts(site)[0]["time"] - ucs_asked < 3
+    exited = operator.run("exit", {"window_hosts": "app1:app2"})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE and not posts(ucs2)
+
+
+def test_through_a_delegate_host_enter_killed_after_the_update_went_out(operator, servers, through_jump_host):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=0.3, arcgis_seconds=5)
+    through_jump_host(hosts, window_arcgis_wait_timeout=60, **ARCGIS_LOGIN)
+    enter = operator.start("enter", {"window_hosts": "app1"})
+    until(lambda: site.state()["running_jobs"], "the site to take the update")
+    kill(enter)
+    entry = operator.records()["app1"]["arcgis"]
+    assert entry["state"] == "open" and entry["requested"], entry
+    exited = operator.run("exit", {"window_hosts": "app1"})
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site) == ("production", "EDITABLE")
+    assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
+
+
+def test_through_a_delegate_host_exit_killed_during_its_put_backs_then_exit_again(operator, servers, through_jump_host):
+    ucs, site, ucs2, hosts = servers(ucs_seconds=0.3, arcgis_seconds=4)
+    through_jump_host(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter", {"window_hosts": "app1:app2"}).returncode == 0
+    exit_run = operator.start("exit", {"window_hosts": "app1:app2"})
+    until(lambda: site_modes_asked(site) == ["READ_ONLY", "EDITABLE"] and site.state()["running_jobs"], "the put-back to start")
+    kill(exit_run, signal.SIGKILL)
+    assert operator.records()["app1"]["arcgis"]["state"] == "open"
+    again = operator.run("exit", {"window_hosts": "app1:app2"})
+    assert again.returncode == 0, again.output
+    assert modes(ucs, site, ucs2) == BEFORE and not posts(ucs2)
+    assert all(e["state"] == "closed" for e in operator.servers().values())
