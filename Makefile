@@ -142,9 +142,22 @@ functional: venvs collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
 		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
 
+# galaxy-importer, what Galaxy and Automation Hub run on every upload, in a venv of its own: it
+# bounds the ansible-core and ansible-lint it runs, pinned in tests/requirements/galaxy-importer.txt.
+VENV_IMPORTER := $(BUILD)/venv/importer
+$(VENV_IMPORTER)/.installed: tests/requirements/galaxy-importer.txt
+	@test -n "$(PYTHON_NEWEST)" || { echo "No Python for galaxy-importer: set PYTHON_NEWEST (3.12+)" >&2; exit 1; }
+	rm -rf $(VENV_IMPORTER)
+	$(PYTHON_NEWEST) -m venv $(VENV_IMPORTER)
+	$(VENV_IMPORTER)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements/galaxy-importer.txt
+	touch $@
+
 # The tarball users get: built, installed with --force where nothing else is, and every plugin
-# rendered from there; no build output, and no development-only file, in it.
-package: venvs collection
+# rendered from there; no build output, and no development-only file, in it. Then galaxy-importer
+# imports it as Galaxy would (tests/galaxy-importer.cfg: ansible-doc, ansible-lint and the changelog
+# check, not ansible-test), and any WARNING or ERROR line it logs fails the target, as it exits 0
+# on those; its log is $(BUILD)/galaxy-importer.txt.
+package: venvs $(VENV_IMPORTER)/.installed collection
 	rm -rf $(BUILD)/dist $(BUILD)/installed
 	mkdir -p $(BUILD)/installed
 	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --output-path $(BUILD)/dist
@@ -157,7 +170,13 @@ package: venvs collection
 	$(VENV_NEWEST)/bin/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/opsmodes-maintenance-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/python tests/tools/check_docs.py $(VENV_NEWEST)/bin/ansible-doc \
 		$(BUILD)/installed/ansible_collections/opsmodes/maintenance
-	@echo "package: $$(ls $(BUILD)/dist) builds, installs and renders"
+	cd $(BUILD) && PATH=$(VENV_IMPORTER)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg \
+		$(VENV_IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/dist/opsmodes-maintenance-*.tar.gz 2>&1 \
+		| tee $(BUILD)/galaxy-importer.txt
+	@if grep -E '^(WARNING|ERROR|CRITICAL):' $(BUILD)/galaxy-importer.txt >/dev/null; then \
+		echo "galaxy-importer: Galaxy and Automation Hub would show these on the import:" >&2; \
+		grep -E '^(WARNING|ERROR|CRITICAL):' $(BUILD)/galaxy-importer.txt >&2; exit 1; fi
+	@echo "package: $$(ls $(BUILD)/dist) builds, installs, renders and imports"
 
 test: units sanity integration lint docs package functional molecule
 
