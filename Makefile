@@ -26,13 +26,14 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo bench test test-matrix venvs ansible-test-ready collection units sanity integration lint docs functional molecule package clean
+.PHONY: help demo bench test-esri test test-matrix venvs ansible-test-ready collection units sanity integration lint docs functional molecule package clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
 	@echo "make test   unit, sanity, lint, doc and integration tests on the oldest and newest ansible-core"
 	@echo "make test-matrix  sanity, units and integration on every ansible-core from the oldest to the newest"
 	@echo "make bench  benchmarks against hand-written uri playbooks, written to bench/RESULTS.md"
+	@echo "make test-esri  Esri's own client (arcgis 2.4.4, ~640 MB) against the ArcGIS emulator; not part of make test"
 	@echo "make clean  remove build/"
 
 PYTHON_oldest = $(PYTHON_OLDEST)
@@ -72,6 +73,18 @@ bench: $(VENV_NEWEST)/.installed collection
 	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) \
 		$(VENV_NEWEST)/bin/python bench/run.py $(BENCH_ARGS)
 	cp $(COLLECTION)/bench/RESULTS.md bench/RESULTS.md
+
+# Esri's own client against the ArcGIS emulator (tests/esri/check_client.py): optional, neither in
+# `make test` nor in CI, for arcgis 2.4.4 is about 640 MB. Its venv is rebuilt when
+# tests/esri/requirements.txt changes; PYTHON_ESRI=... picks the Python (arcgis 2.4.4 needs 3.11 to 3.14).
+PYTHON_ESRI ?= $(call find_python,3.12 3.11)
+test-esri:
+	@test -n "$(PYTHON_ESRI)" || { echo "No Python 3.11 or 3.12 found for arcgis 2.4.4: set PYTHON_ESRI" >&2; exit 1; }
+	cmp -s tests/esri/requirements.txt $(BUILD)/venv/esri/requirements.txt || { rm -rf $(BUILD)/venv/esri \
+		&& $(PYTHON_ESRI) -m venv $(BUILD)/venv/esri \
+		&& $(BUILD)/venv/esri/bin/pip install --quiet --disable-pip-version-check -r tests/esri/requirements.txt \
+		&& cp tests/esri/requirements.txt $(BUILD)/venv/esri/requirements.txt; }
+	$(BUILD)/venv/esri/bin/python tests/esri/check_client.py
 
 units: ansible-test-ready collection
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
@@ -162,7 +175,7 @@ package: venvs $(VENV_IMPORTER)/.installed collection
 	mkdir -p $(BUILD)/installed
 	cd $(COLLECTION) && $(VENV_NEWEST)/bin/ansible-galaxy collection build --output-path $(BUILD)/dist
 	tar -tzf $(BUILD)/dist/opsmodes-maintenance-*.tar.gz > $(BUILD)/package-contents.txt
-	! grep -E '(^|/)(build|tests/output|tests/tools|bench|docs/demo|\.git|\.ci|__pycache__)/|(^|/)Makefile$$' $(BUILD)/package-contents.txt
+	! grep -E '(^|/)(build|tests/output|tests/tools|tests/esri|bench|docs/demo|\.git|\.ci|__pycache__)/|(^|/)Makefile$$' $(BUILD)/package-contents.txt
 	grep -qx 'tests/emulators/serve.py' $(BUILD)/package-contents.txt
 	grep -qx 'LICENSES/GPL-3.0-or-later.txt' $(BUILD)/package-contents.txt
 	grep -qx 'LICENSES/BSD-2-Clause.txt' $(BUILD)/package-contents.txt

@@ -2,8 +2,10 @@
 # Copyright (c) opsmodes.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Emulator of the ArcGIS Server Administrator API's site mode, tokens and jobs
-(shared/api-contracts.md, ArcGIS part)."""
+"""Emulator of the ArcGIS Server Administrator API's site mode, tokens and jobs, and of what a client
+reads first to log in: the REST API's Server Info (`{site}/rest/info`), the token service
+(`{site}/tokens/generateToken`) and the admin root's list of resources (shared/api-contracts.md,
+ArcGIS part, and its third reading: what Esri's own client expects of a server)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,14 @@ from .common import Emulator, Response
 SITE_MODES = ("READ_ONLY", "EDITABLE")
 JOB_RESULTS = ("success", "failed", "error", "error_changed", "cancelled")
 PORTAL_PATH = "/portal/sharing/rest/generateToken"
+PORTAL_ROOT = "/portal"
+# What the emulator reports as its version: rest/info and the admin root (Esri's "Server Info" and
+# "Site" pages; the site mode exists from 10.4 on).
+CURRENT_VERSION = 11.3
+FULL_VERSION = "11.3.0"
+# The admin root's resources, as the "Site" page's 11.x example lists them.
+ADMIN_RESOURCES = ("machines", "clusters", "system", "services", "security", "data", "uploads", "logs", "mode",
+                   "usagereports", "webhooks")
 _SERVICE_FAILED = "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."
 _STORE_FAILED = "Failed to update the site mode. The configuration store is not accessible."
 _CREDENTIALS_IN_QUERY = "Credentials must not be passed in the query string. Use POST with the credentials in the request body."
@@ -25,6 +35,9 @@ _ADMIN_OFF = """<html><head><title>ArcGIS Web Adaptor</title></head>
 not enabled.</p></body></html>"""
 
 _HTML = """<html><head><title>ArcGIS Server Administrator Directory</title></head>
+<body><h2>%s</h2><p>This is the HTML view of the resource. Add f=json for JSON.</p></body></html>"""
+
+_REST_HTML = """<html><head><title>ArcGIS REST Services Directory</title></head>
 <body><h2>%s</h2><p>This is the HTML view of the resource. Add f=json for JSON.</p></body></html>"""
 
 
@@ -53,7 +66,9 @@ class ArcgisEmulator(Emulator):
     - `report_allow_editing`: the mode document carries `allowEditingViaServices`.
     - `portal`: federated with a portal, whose `/portal/sharing/rest/generateToken` issues tokens;
       the site's own `generateToken` still takes the primary site administrator. Either refuses
-      IP-bound tokens (`client=ip|requestip`), which federated servers do not support.
+      IP-bound tokens (`client=ip|requestip`), which federated servers do not support. Server Info
+      (`{site}/rest/info`) then names the portal as `owningSystemUrl` and its token service as
+      `tokenServicesUrl`, as a federated server does; a standalone one names `{site}/tokens/generateToken`.
     - `error_status`: errors come with their real HTTP status (498, 499, 403, 500, ...) and the
       same JSON body, as some versions, proxies and Web Adaptors send them, instead of HTTP 200.
     - `job_missing`: the job record cannot be found (purged, or kept on another machine).
@@ -104,6 +119,20 @@ class ArcgisEmulator(Emulator):
     @property
     def portal_token_url(self):
         return self.origin + PORTAL_PATH
+
+    @property
+    def site_path(self):
+        """The site's context, `/arcgis` for `/arcgis/admin`: where `rest/info` and `tokens` live."""
+        return self.root[:-len("/admin")] if self.root.endswith("/admin") else self.root.rsplit("/", 1)[0]
+
+    @property
+    def site_url(self):
+        return self.origin + self.site_path
+
+    @property
+    def token_services_url(self):
+        """The token service Server Info names: the portal's when federated, else the site's own."""
+        return self.portal_token_url if self.portal else self.site_url + "/tokens/generateToken"
 
     # -- state -------------------------------------------------------------------------------
     def _settle(self):
@@ -174,6 +203,14 @@ class ArcgisEmulator(Emulator):
             if not self.portal:
                 return Response.text("Not found", status=404)
             return self._generate_token(request, params, fmt, portal=True)
+        # Outside the admin root, open to anyone (Server Info) or taking credentials (the token
+        # service): a Web Adaptor with administration off still passes them.
+        if request.path.rstrip("/") == self.site_path + "/rest/info":
+            if fmt not in ("json", "pjson"):
+                return Response.text(_REST_HTML % "Server Info", content_type="text/html")
+            return Response.json(self._server_info())
+        if request.path.rstrip("/") == self.site_path + "/tokens/generateToken":
+            return self._generate_token(request, params, fmt, portal=False)
         if not (request.path == self.root or request.path.startswith(self.root + "/")):
             return Response.text("Not found", status=404)
         path = request.path[len(self.root):].rstrip("/")
@@ -200,7 +237,11 @@ class ArcgisEmulator(Emulator):
                 return self.error(404, "Job '%s' does not exist." % path[len("/system/jobs/"):])
             return Response.json({k: v for k, v in job.items() if k not in ("starts", "ends", "siteMode", "allowEditingViaServices")})
         if path == "":
-            return Response.json({"resources": ["machines", "clusters", "system", "services", "mode"], "currentVersion": 11.3})
+            # The "Site" page's JSON view (isServerLicensed a string, as in its example): the resources a
+            # client may go on to, the version.
+            return Response.json({"isServerLicensed": "true", "resources": list(ADMIN_RESOURCES),
+                                  "currentVersion": CURRENT_VERSION, "fullVersion": FULL_VERSION,
+                                  "acceptLanguage": request.headers.get("accept-language")})
         return self.error(404, "Resource '%s' does not exist." % path)
 
     def _generate_token(self, request, params, fmt, portal):
@@ -228,6 +269,25 @@ class ArcgisEmulator(Emulator):
         if portal:
             answer["ssl"] = True
         return Response.json(answer)
+
+    def _server_info(self):
+        # Esri's "Server Info" page: the token service and the life of a short-lived token (in
+        # minutes) are sent only when the server is token-secured, which the emulator always is.
+        services = self.site_url + "/services"
+        info = {
+            "currentVersion": CURRENT_VERSION,
+            "fullVersion": FULL_VERSION,
+            "soapUrl": services,
+            "secureSoapUrl": services if self.tls else None,
+            "authInfo": {
+                "isTokenBasedSecurity": True,
+                "tokenServicesUrl": self.token_services_url,
+                "shortLivedTokenValidity": max(1, int(self.token_lifetime // 60)),
+            },
+        }
+        if self.portal:
+            info["owningSystemUrl"] = self.origin + PORTAL_ROOT
+        return info
 
     def _check_token(self, request, params):
         value = params.get("token")

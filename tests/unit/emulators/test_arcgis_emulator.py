@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
+from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
 
 
 def post(site, path, **form):
@@ -234,3 +235,104 @@ def test_web_adaptor_with_administration_off_and_a_redirect_and_a_forbidden_upda
         token = site.issue_token()
         assert post(site, "/mode", token=token).json()["siteMode"] == "EDITABLE"
         assert post(site, "/mode/update", token=token, siteMode="READ_ONLY").json()["code"] == 403
+
+
+# -- what a client reads before the mode: Server Info, the token service, the admin root ---------
+
+def server_info(site, **params):
+    return requests.get(site.site_url + "/rest/info", params=dict({"f": "json"}, **params), timeout=5)
+
+
+def test_server_info_of_a_standalone_server_names_its_own_token_service():
+    with ArcgisEmulator(token_lifetime=1800) as site:
+        assert site.site_url == site.origin + "/arcgis"
+        answer = server_info(site)
+        # Open to anyone: no token needed, and none in the answer.
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+        info = answer.json()
+        assert isinstance(info["currentVersion"], float) and info["fullVersion"].startswith(str(info["currentVersion"]))
+        assert info["authInfo"] == {"isTokenBasedSecurity": True,
+                                    "tokenServicesUrl": site.origin + "/arcgis/tokens/generateToken",
+                                    "shortLivedTokenValidity": 30}
+        assert "owningSystemUrl" not in info
+        assert info["soapUrl"] == site.origin + "/arcgis/services" and info["secureSoapUrl"] is None
+        assert server_info(site, f="pjson").json() == info
+        # The token it names opens the admin API.
+        token = token_for(site, url=info["authInfo"]["tokenServicesUrl"], client="referer", referer="http")["token"]
+        mode = requests.get(site.url + "/mode", params={"f": "json"}, timeout=5,
+                            headers={"X-Esri-Authorization": "Bearer " + token, "Referer": "http"})
+        assert mode.json()["siteMode"] == "EDITABLE"
+
+
+def test_server_info_of_a_federated_server_names_the_portal():
+    with ArcgisEmulator(portal=True) as site:
+        info = server_info(site).json()
+        assert info["owningSystemUrl"] == site.origin + "/portal"
+        assert info["authInfo"]["tokenServicesUrl"] == site.portal_token_url
+        assert info["authInfo"]["isTokenBasedSecurity"] is True
+        answer = token_for(site, url=info["authInfo"]["tokenServicesUrl"], client="referer", referer="http")
+        assert answer["ssl"] is True
+        mode = requests.post(site.url + "/mode", data={"f": "json", "token": answer["token"]},
+                             headers={"Referer": "http"}, timeout=5)
+        assert mode.json()["siteMode"] == "EDITABLE"
+
+
+def test_server_info_in_html_when_f_is_missing_and_only_at_the_site():
+    with ArcgisEmulator() as site:
+        answer = requests.get(site.site_url + "/rest/info", timeout=5)
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/html" and "<html>" in answer.text
+        # What Esri's client tries besides rest/info: a standalone server has none of them.
+        for path in ("/info", "/sharing/rest/info", "/rest/services"):
+            assert requests.get(site.site_url + path, params={"f": "json"}, timeout=5).status_code == 404
+
+
+def test_server_info_over_tls_and_behind_a_web_adaptor_with_administration_off():
+    with ArcgisEmulator(tls=True, root="/server/admin", web_adaptor_admin_off=True) as site:
+        assert site.site_url == site.origin + "/server" and site.origin.startswith("https://")
+        info = requests.get(site.site_url + "/rest/info", params={"f": "json"}, verify=DEFAULT_CERT, timeout=5).json()
+        assert info["authInfo"]["tokenServicesUrl"] == site.origin + "/server/tokens/generateToken"
+        assert info["secureSoapUrl"] == site.origin + "/server/services"
+        elsewhere = requests.get(site.origin + "/arcgis/rest/info", params={"f": "json"}, verify=DEFAULT_CERT,
+                                 timeout=5)
+        assert elsewhere.status_code == 404
+        # Not admin paths: the Web Adaptor passes them, while the admin API answers its HTML page.
+        answer = requests.post(info["authInfo"]["tokenServicesUrl"], verify=DEFAULT_CERT, timeout=5,
+                               data={"username": "admin", "password": "admin", "client": "requestip", "f": "json"})
+        assert "token" in answer.json()
+        admin = requests.get(site.url, params={"f": "json", "token": answer.json()["token"]}, verify=DEFAULT_CERT,
+                             timeout=5)
+        assert "Administrative access is disabled" in admin.text
+
+
+def test_the_site_token_service():
+    with ArcgisEmulator(expires_as_string=True) as site:
+        url = site.site_url + "/tokens/generateToken"
+        answer = token_for(site, url=url, expiration=5)
+        assert set(answer) == {"token", "expires"} and isinstance(answer["expires"], str)
+        assert post(site, "/mode", token=answer["token"]).json()["siteMode"] == "EDITABLE"
+        assert token_for(site, url=url, password="bad")["error"]["details"] == ["Invalid username or password."]
+        assert requests.get(url, params={"f": "json"}, timeout=5).json()["error"]["code"] == 405
+        in_query = requests.post(url + "?username=admin&password=admin", data={"f": "json"}, timeout=5).json()
+        assert in_query["error"]["code"] == 400 and "query string" in in_query["error"]["details"][0]
+        html = requests.post(url, data={"username": "admin", "password": "admin"}, timeout=5)
+        assert html.headers["Content-Type"] == "text/html" and "<html>" in html.text
+    with ArcgisEmulator(portal=True) as site:
+        # The primary site administrator, referer-bound only, as on the admin root's generateToken.
+        url = site.site_url + "/tokens/generateToken"
+        assert "token" in token_for(site, url=url, client="referer", referer="http")
+        assert "federated" in token_for(site, url=url, client="requestip")["error"]["details"][0]
+
+
+def test_admin_root_lists_its_resources():
+    with ArcgisEmulator() as site:
+        token = site.issue_token()
+        root = requests.get(site.url, params={"f": "json"}, headers={"X-Esri-Authorization": "Bearer " + token},
+                            timeout=5).json()
+        assert "mode" in root["resources"] and {"machines", "services", "system", "security"} <= set(root["resources"])
+        assert isinstance(root["currentVersion"], float)
+        assert root["fullVersion"] == server_info(site).json()["fullVersion"]
+        assert root["isServerLicensed"] == "true"
+        assert requests.get(site.url + "/", params={"f": "pjson", "token": token}, timeout=5).json() == root
+        assert requests.get(site.url, params={"f": "json"}, timeout=5).json()["code"] == 499
+        html = requests.get(site.url, params={"token": token}, timeout=5)
+        assert html.headers["Content-Type"] == "text/html" and "<html>" in html.text
