@@ -157,14 +157,16 @@ class ActionModule(ActionBase):
         if phase not in ("enter", "exit"):
             raise WindowError("confirm needs the registered result of enter or exit as requested")
         self._check_store(create=False)
-        if phase == "enter":
-            self._confirm_switches(plan)
-            failed = [item for item in plan if item.get("failed")]
-            if failed:
-                self._put_back_after_failed_enter(plan, failed)
-        else:
+        if phase == "exit":
             self._confirm_put_backs(plan)
-        return self._ending(phase, plan, requested)
+            return self._ending(phase, plan, requested)
+        self._confirm_switches(plan)
+        failed = [item for item in plan if item.get("failed")]
+        if not failed:
+            return self._ending(phase, plan, requested)
+        # What this enter switched goes back; the record, open where that failed, is published.
+        message = self._put_back_after_failed_enter(plan, failed)
+        return dict(self._ending(phase, plan, requested), failed=True, msg=message)
 
     def _status(self):
         """Each service's live mode beside its record; writes nothing."""
@@ -172,16 +174,38 @@ class ActionModule(ActionBase):
             return self._no_service()
         records = self.store.read()
         live = self._read_modes(self.targets)
+        now = record.utc_now()
+        entries = {t.name: self._chosen(records, t) for t in self.targets}
         rows, report = [], []
         for target in self.targets:
-            entry = self._chosen(records, target)
-            outcome = live[target.name]
+            entry, outcome = entries[target.name], live[target.name]
             line, agreement = words.status_line(target, entry, outcome, self.host)
             report.append(line)
             rows.append(self._row(target, entry, outcome.get("previous_mode"), agreement))
-        return {"changed": False, "report": report, "rows": rows, "state_file": self.store.path,
-                "record": {t.name: self._chosen(records, t) for t in self.targets if self._chosen(records, t)},
-                "failed": any(r.get("failed") for r in live.values())}
+        overdue = {name: entry for name, entry in entries.items() if record.overdue(entry, now)}
+        strangers = self._strangers(records)
+        outcome = {"changed": False, "report": report, "rows": rows, "state_file": self.store.path,
+                   "record": {name: entry for name, entry in entries.items() if entry},
+                   "overdue": sorted(overdue), "strangers": strangers,
+                   "failed": any(r.get("failed") for r in live.values())}
+        alarms = words.status_alarms(self.host, overdue, strangers, self.store.path)
+        if alarms:
+            outcome.update(failed=True, msg=alarms)
+        return outcome
+
+    def _strangers(self, records):
+        """Open entries of the state file that no host of the inventory holds, named once, by the
+        play's first host: nobody would exit them."""
+        if self.host != (self.task_vars.get("ansible_play_hosts_all") or [self.host])[0]:
+            return []
+        inventory = set((self.task_vars.get("groups") or {}).get("all") or [])
+        strangers = [entry for entry in records.servers.values()
+                     if record.is_open(entry) and not set(entry.get("holders") or []) & inventory]
+        for host, entries in records.legacy.items():
+            if host not in inventory:
+                strangers += [dict(e, holders=[host], server="%s of %s" % (name, host)) for name, e in entries.items()
+                              if record.is_open(e)]
+        return sorted(strangers, key=lambda entry: entry["server"])
 
     # -- enter's steps -------------------------------------------------------------------------------
     def _read_modes_before_enter(self):
@@ -200,8 +224,8 @@ class ActionModule(ActionBase):
             for target in self.targets:
                 current = self._chosen(records, target)
                 if not record.is_open(current):
-                    opened = record.new_entry(target.name, target.url, _mode(live[target.name]), self._maintenance(target),
-                                              self.host, self._by(), now, replaces=current)
+                    opened = record.new_entry(target.name, target.url, _mode(live[target.name]),
+                                              self._maintenance(target), self.host, self._by(), now, replaces=current)
                     self._put(records, target, record.closed(opened, now, "enter failed before any switch"))
 
     def _open_records(self, live, known):
@@ -228,15 +252,23 @@ class ActionModule(ActionBase):
         if record.is_open(current):
             if current["maintenance_mode"] != wanted:
                 raise WindowError(words.other_maintenance_mode(target, current, wanted, self.host))
+            if current.get("leaving"):
+                raise WindowError(words.exit_under_way(target, current, self.host))
             holders = current.get("holders") or []
-            if mode_now == wanted or record.in_flight(current) or current["window"] != known:
+            switching = record.still_switching(current, now, target.params["wait_timeout"])
+            if mode_now == wanted or switching or current["window"] != known:
                 if self.host in holders:
                     return current, KEPT, None
                 return record.advanced(current, holders=sorted(set(holders) | {self.host})), JOINED, None
-            ended = current = record.closed(current, now, "ended outside this window: %s found the server in %s at enter"
-                                            % (self.host, mode_now))
-        entry = record.new_entry(target.name, target.url, mode_now, wanted, self.host, self._by(), now, replaces=current)
-        return entry, SWITCH if mode_now != wanted else LEFT, ended
+            note = "ended outside this window: %s found the server in %s at enter" % (self.host, mode_now)
+            ended = current = record.closed(current, now, note)
+        entry = record.new_entry(target.name, target.url, mode_now, wanted, self.host, self._by(), now,
+                                 replaces=current, max_open=self.max_open)
+        if mode_now == wanted:
+            return entry, LEFT, ended
+        # The switch is on the record from the start: a host sharing the server that reads it
+        # before the switch shows joins this window instead of calling it ended.
+        return dict(entry, requested=now), SWITCH, ended
 
     def _ask_for_switches(self, plan):
         calls = {}
@@ -260,9 +292,13 @@ class ActionModule(ActionBase):
                     holders = sorted(set(current.get("holders") or []) - {self.host})
                     item["entry"] = record.advanced(current, holders=holders)
                     self._put(records, target, item["entry"])
+                elif item["action"] in (PUT_BACK, CLOSE) and current is not None:
+                    # From here on no host joins this window: the server is on its way back. A copy
+                    # from AWX's window_records or the fact that is later than the state file's (or
+                    # the only one) is what the state file takes.
+                    item["entry"] = record.advanced(current, leaving=self.host)
+                    self._put(records, target, item["entry"])
                 elif current is not None and not record.same(records.servers.get(target.key), current):
-                    # A copy from AWX's window_records or the fact, later than the state file's
-                    # (or the only one): the state file takes it before anything is written.
                     self._put(records, target, current)
                 if current is not None:
                     item["window"] = current["window"]
@@ -311,12 +347,18 @@ class ActionModule(ActionBase):
             target = self._target(item["service"])
             if item.get("failed"):
                 continue
-            if item.get("changed") or item["action"] in (JOINED, KEPT) and item["mode_now"] != self._maintenance(target):
+            # A server this host joined (or kept) may still be switching for another host or run.
+            still_switching = item["action"] in (JOINED, KEPT) and item["mode_now"] != self._maintenance(target)
+            if item.get("changed") or still_switching:
                 calls[item["service"]] = self._following(target, item, self._maintenance(target))
         self._run_all(calls, lambda name: "%s to reach its maintenance mode" % name)
         for item in plan:
-            if item["service"] in calls and not item.get("failed") and item["action"] == SWITCH:
+            if item["action"] != SWITCH or item.get("failed") or self.check_mode:
+                continue
+            try:
                 self._note(self._target(item["service"]), item, requested=None, handle=None)
+            except WindowError as exc:
+                item.update(failed=True, msg=words.replaced(exc, self._target(item["service"]), True))
 
     def _confirm_put_backs(self, plan):
         calls = {item["service"]: self._following(self._target(item["service"]), item, item["target_mode"])
@@ -366,7 +408,7 @@ class ActionModule(ActionBase):
                 target = self._target(item["service"])
                 self._asking(target, item, item["target_mode"], wait=True)()
         self._close_records(back)
-        raise WindowError(words.enter_failed(self.host, plan, failed, back))
+        return words.enter_failed(self.host, plan, failed, back)
 
     # -- talking to the servers -----------------------------------------------------------------------
     def _in_process(self):
@@ -380,23 +422,48 @@ class ActionModule(ActionBase):
 
     def _asking(self, target, item, mode, wait=False):
         """A call that asks for `mode` (the write noted in the record before it goes out, and the
-        server's job once it answers), and records its outcome in `item`."""
+        server's job once it answers), and records its outcome in `item`. A write an earlier run
+        left on the record is let end first; the switch enter put on the record when it opened the
+        entry is this run's own, not yet sent."""
         entry = item.get("entry")
-        settle = record.settle_handle(entry, target.params["wait_timeout"])
+        settle = None if item["action"] == SWITCH else record.settle_handle(entry, target.params["wait_timeout"])
+
+        stages = []
 
         def on_write(stage, handle):
             if entry is None:
                 return
+            stages.append(stage)
             if stage == "sending":
                 self._note(target, item, requested=record.utc_now(), handle=None)
+            elif stage == "unsent":
+                self._note(target, item, requested=None, handle=None)
             elif isinstance(handle, str) and handle:
-                self._note(target, item, handle=handle)
+                try:
+                    self._note(target, item, handle=handle)
+                except WindowError as exc:
+                    # The write went out all the same: it is followed, and confirm says what
+                    # became of the record.
+                    item["record_lost"] = str(exc)
 
         def call():
             try:
                 outcome = self._converge(target, mode, wait=wait, settle=settle, on_write=on_write)
+                if item["action"] == SWITCH and "sending" not in stages and record.in_flight(item.get("entry")):
+                    # Nothing went out (the server had the mode, or the read failed): the switch
+                    # enter put on the record when it opened it did not happen. A write an earlier
+                    # run left on the record stays there until it is seen to end.
+                    self._note(target, item, requested=None, handle=None)
             except RecordReplaced as exc:
-                outcome = {"failed": True, "msg": words.replaced(exc, target)}
+                if item["action"] in (PUT_BACK, CLOSE) and _closed_in_window(exc.current, item):
+                    # Another run of this exit (a worker that kill -9 left running) put the server
+                    # back and closed the record meanwhile: that closing stays.
+                    item["entry"] = exc.current
+                    outcome = {"changed": False, "mode": mode, "previous_mode": mode}
+                else:
+                    outcome = {"failed": True, "msg": words.replaced(exc, target, "sending" in stages)}
+            except WindowError as exc:
+                outcome = {"failed": True, "msg": words.replaced(exc, target, "sending" in stages)}
             item.update(_kept(outcome))
             return outcome
         return call
@@ -414,6 +481,9 @@ class ActionModule(ActionBase):
                     outcome = dict(failure.result, failed=True, msg=failure.msg, may_pass=failure.may_pass)
             else:
                 outcome = self._follow_on_delegate(target, mode, item.get("pending_switch"))
+                if not outcome.get("failed"):
+                    # The module that asked for it wrote; the reads since only saw it done.
+                    outcome = dict(outcome, changed=item.get("changed"), previous_mode=item.get("previous_mode"))
             item.update(_kept(outcome))
             return outcome
         return call
@@ -434,8 +504,7 @@ class ActionModule(ActionBase):
         # noted before the module that may write runs, and the job from the module's result.
         on_write("sending", None)
         outcome = self._run_module(target, dict(params, pending_switch=settle), False)
-        if outcome.get("changed") or outcome.get("failed"):
-            on_write("sent", (outcome.get("pending_switch") or {}).get("job"))
+        on_write("sent" if outcome.get("changed") else "unsent", (outcome.get("pending_switch") or {}).get("job"))
         return outcome
 
     def _follow_on_delegate(self, target, mode, pending):
@@ -501,7 +570,8 @@ class ActionModule(ActionBase):
     def _chosen(self, records, target):
         """The server's entry: of the copies in the sources (the state file, AWX's window_records,
         this play's fact), the one that tells the latest."""
-        return record.choose([(source, entry) for source in self.sources for entry in self._copies(source, records, target)])
+        copies = [(source, entry) for source in self.sources for entry in self._copies(source, records, target)]
+        return record.choose(copies)
 
     def _copies(self, source, records, target):
         if source == "state_file":
@@ -536,12 +606,16 @@ class ActionModule(ActionBase):
         with self._records() as records:
             current = records.servers.get(target.key)
             ours = current is not None and current["window"] == item["window"]
-            if ours and closing and current["state"] == record.CLOSED:
+            if closing and _closed_in_window(current, item):
                 # The same window closed by another run of it: its closing stays.
                 return current
-            if not ours or not record.is_open(current) or self.host not in (current.get("holders") or []):
-                raise RecordReplaced("The record of %s in %s %s since this run read it" % (
-                    target.key, self.store.path, "was removed" if current is None else "is now " + record.describe(current)))
+            holders = set(current.get("holders") or []) if current else set()
+            # A put-back, or closing after it, needs this host to be the window's last holder.
+            sole = item["action"] in (PUT_BACK, CLOSE)
+            if not ours or not record.is_open(current) or self.host not in holders or sole and holders != {self.host}:
+                now_is = "was removed" if current is None else "is now " + record.describe(current)
+                raise RecordReplaced("The record of %s in %s %s since this run read it" % (target.key, self.store.path,
+                                                                                          now_is), current)
             entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
             self._put(records, target, entry)
         item["entry"] = entry
@@ -558,8 +632,9 @@ class ActionModule(ActionBase):
     # -- results ------------------------------------------------------------------------------------
     def _outcome(self, phase, plan, **extra):
         """The result of enter or exit, which confirm takes as `requested`."""
-        outcome = {"changed": any(i.get("changed") or i["action"] in (SWITCH, PUT_BACK) and self.check_mode for i in plan),
-                   "phase": phase, "plan": plan, "state_file": self.store.path}
+        would_change = self.check_mode and any(i["action"] in (SWITCH, PUT_BACK) for i in plan)
+        outcome = {"changed": would_change or any(i.get("changed") for i in plan), "phase": phase, "plan": plan,
+                   "state_file": self.store.path}
         outcome.update((k, v) for k, v in extra.items() if v is not None)
         if self.check_mode:
             outcome.update(self._ending(phase, plan, outcome))
@@ -568,10 +643,10 @@ class ActionModule(ActionBase):
     def _ending(self, phase, plan, requested):
         """How each service ended, for the report, the summary and the next phase."""
         outcome = {key: requested[key] for key in ("work_tasks", "state_file") if key in requested}
-        lines = [words.ending_line(phase, item, self.host, self.check_mode) for item in plan]
+        lines = [words.ending_line(item, self.host, self.check_mode) for item in plan]
         outcome["report"] = lines
-        outcome["rows"] = [self._row(self._target(item["service"]), item.get("entry"), words.mode_now(phase, item),
-                                     words.action(phase, item, self.check_mode)) for item in plan]
+        outcome["rows"] = [self._row(self._target(item["service"]), item.get("entry"), words.mode_now(item),
+                                     words.action(item, self.check_mode)) for item in plan]
         outcome["changed"] = requested.get("changed", False) or any(item.get("changed") for item in plan)
         outcome["diff"] = [words.diff(item) for item in plan if item.get("changed") or self.check_mode
                            and item["action"] in (SWITCH, PUT_BACK)]
@@ -602,8 +677,11 @@ class ActionModule(ActionBase):
         return entries
 
     def _published(self, entries):
+        if self.check_mode:
+            # What a dry run would record is no record: a later node or job must not take it for one.
+            return {"record": entries}
         published = {"record": entries, "ansible_facts": {"window_record": entries}}
-        if self._bool("window_set_stats", True) and entries:
+        if self.set_stats and entries:
             published["ansible_stats"] = {"data": {"window_records": {self.host: entries}}, "per_host": False,
                                           "aggregate": True}
         return published
@@ -633,13 +711,21 @@ class ActionModule(ActionBase):
             raise WindowError("%s must be a boolean (true or false), got %r" % (name, value))
 
     def _read_settings(self):
+        self.set_stats = self._bool("window_set_stats", True)
         self.no_record = self._var("window_no_record", "fail")
         if self.no_record not in NO_RECORD_CHOICES:
             raise WindowError("window_no_record must be fail or normal, got %r" % self.no_record)
         self.sources = self._list("window_record_sources") or list(record.SOURCES)
         unknown = [s for s in self.sources if s not in record.SOURCES]
         if unknown:
-            raise WindowError("window_record_sources may name %s, not %s" % (", ".join(record.SOURCES), ", ".join(unknown)))
+            raise WindowError("window_record_sources may name %s, not %s" % (", ".join(record.SOURCES),
+                                                                              ", ".join(unknown)))
+        max_open = self._var("window_max_open")
+        try:
+            self.max_open = record.duration(max_open) if max_open is not None else None
+        except ValueError:
+            raise WindowError("window_max_open must be a duration such as 8h, 30m, 2d or a number of seconds, got %r"
+                              % (max_open,))
         lock_timeout = self._var("window_lock_timeout", DEFAULT_LOCK_TIMEOUT)
         try:
             lock_timeout = float(lock_timeout)
@@ -687,8 +773,8 @@ class ActionModule(ActionBase):
         validation = ArgumentSpecValidator(api.argument_spec(), required_together=api.required_together).validate(args)
         self._secrets.update(v for v in validation._no_log_values if v)
         if validation.error_messages:
-            raise WindowError("%s: %s. Nothing was switched on %s." % (service.name, "; ".join(validation.error_messages),
-                                                                       self.host))
+            errors = "; ".join(validation.error_messages)
+            raise WindowError("%s: %s. Nothing was switched on %s." % (service.name, errors, self.host))
         return validation.validated_parameters
 
     def _maintenance_of(self, service):
@@ -741,13 +827,18 @@ class ActionModule(ActionBase):
             task = Task.load(data, role=self._task._role, loader=self._loader)
             ends = task.args.get("_raw_params") if task.action in C._ACTION_META else None
             if ends in WORK_MUST_NOT:
-                raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the work "
-                                   "with a failure or a condition instead" % (task.get_name(), WORK_MUST_NOT[ends], ends))
+                raise AnsibleError("The task %r ends the %s (meta: %s), so exit would not run after it: end the "
+                                   "work with a failure or a condition instead" % (task.get_name(), WORK_MUST_NOT[ends],
+                                                                                   ends))
 
 
 def _mode(outcome):
     """The mode a read found."""
     return outcome.get("previous_mode") or outcome.get("mode")
+
+
+def _closed_in_window(entry, item):
+    return entry is not None and entry["window"] == item.get("window") and entry["state"] == record.CLOSED
 
 
 def _kept(outcome):

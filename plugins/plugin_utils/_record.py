@@ -56,12 +56,40 @@ class WindowError(Exception):
 
 
 class RecordReplaced(WindowError):
-    """The state file's entry of a server is no longer the one this run read or wrote."""
+    """The state file's entry of a server is no longer the one this run read or wrote; `current`
+    is the entry found instead (None when there is none)."""
+
+    def __init__(self, message, current=None):
+        super().__init__(message)
+        self.current = current
 
 
 def utc_now():
-    # For people: nothing orders entries by it.
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # For people and deadlines: nothing orders entries by it.
+    return utc_of(time.time())
+
+
+def utc_of(epoch):
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(value):
+    """Seconds of a duration given as a number of seconds or as `90s`, `30m`, `8h`, `2d`;
+    ValueError for anything else, zero or less included."""
+    text = str(value).strip().lower()
+    unit = DURATION_UNITS.get(text[-1:], None)
+    seconds = float(text[:-1] if unit else text) * (unit or 1)
+    if not seconds > 0:
+        raise ValueError(value)
+    return seconds
+
+
+def overdue(entry, now):
+    """An open entry past the deadline its enter set."""
+    return is_open(entry) and bool(entry.get("deadline")) and epoch_of(entry["deadline"]) < epoch_of(now)
 
 
 def epoch_of(text):
@@ -94,12 +122,14 @@ def server_key(service, url):
 # -- entries ---------------------------------------------------------------------------------------
 
 def new_entry(service, url, mode_before, maintenance_mode, holder, by, now, replaces=None, max_open=None):
-    """An open entry of a new window; `replaces` is the server's entry it follows, if any."""
+    """An open entry of a new window; `replaces` is the server's entry it follows, if any;
+    `max_open` the seconds it may stay open before status calls it overdue."""
     history = (list(replaces.get("history") or []) + [replaces["window"]])[-HISTORY_LENGTH:] if replaces else []
-    return {"server": server_key(service, url), "service": service, "url": normalize_url(url), "window": uuid.uuid4().hex,
-            "sequence": 1, "history": history, "state": OPEN, "mode_before": mode_before,
-            "maintenance_mode": maintenance_mode, "holders": [holder], "opened": now, "by": by, "closed": None, "note": "",
-            "requested": None, "handle": None, "max_open": max_open}
+    deadline = utc_of(epoch_of(now) + max_open) if max_open else None
+    return {"server": server_key(service, url), "service": service, "url": normalize_url(url),
+            "window": uuid.uuid4().hex, "sequence": 1, "history": history, "state": OPEN, "mode_before": mode_before,
+            "maintenance_mode": maintenance_mode, "holders": [holder], "opened": now, "by": by, "closed": None,
+            "note": "", "requested": None, "handle": None, "deadline": deadline}
 
 
 def advanced(entry, **changes):
@@ -129,6 +159,12 @@ def target_on_exit(entry):
 def in_flight(entry):
     """A write to the server went out (or was about to) and was not seen to end."""
     return bool(entry and entry.get("requested"))
+
+
+def still_switching(entry, now, wait_timeout):
+    """A write is on the record and may still take effect: it went out (or was about to) less
+    than `wait_timeout` ago. One older than that would have ended by now."""
+    return in_flight(entry) and epoch_of(entry["requested"]) + wait_timeout > epoch_of(now)
 
 
 def settle_handle(entry, wait_timeout):
@@ -207,7 +243,7 @@ def from_legacy(entry, service, url, holder):
             "mode_before": entry.get("mode_before"), "maintenance_mode": entry.get("maintenance_mode"),
             "holders": [holder] if state == OPEN else [], "opened": entry.get("opened"), "by": entry.get("by"),
             "closed": entry.get("closed"), "note": entry.get("note") or "", "requested": entry.get("requested"),
-            "handle": entry.get("handle"), "max_open": None}
+            "handle": entry.get("handle"), "deadline": None}
 
 
 def joined_legacy(entry, legacy, holder):
@@ -223,8 +259,9 @@ def joined_legacy(entry, legacy, holder):
 
 def entry_of(value):
     """An entry as this version writes it, or None for anything else (a 1.0.0 entry included)."""
-    if isinstance(value, dict) and value.get("state") in (OPEN, CLOSED) and value.get("window") and value.get("server") \
-            and isinstance(value.get("sequence"), int):
+    if not isinstance(value, dict) or value.get("state") not in (OPEN, CLOSED):
+        return None
+    if value.get("window") and value.get("server") and isinstance(value.get("sequence"), int):
         return value
     return None
 
@@ -282,11 +319,13 @@ class RecordStore:
                 return
             os.makedirs(directory, mode=0o700, exist_ok=True)
         if not os.access(directory, os.W_OK | os.X_OK):
-            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched." % directory)
+            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched."
+                              % directory)
         for path in (self.path, self.lock_path):
             self._trusted(path)
         if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
-            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched." % self.path)
+            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched."
+                              % self.path)
         self.read()
 
     @staticmethod
@@ -297,14 +336,14 @@ class RecordStore:
             return
         what = "lock file" if path.endswith(".lock") else "state file"
         if stat.S_ISLNK(status.st_mode):
-            raise WindowError("The %s %s is a symbolic link: refused, since a link can point a window at a record that is "
-                              "not its own. Nothing was switched; replace it with the file itself." % (what, path))
+            raise WindowError("The %s %s is a symbolic link: refused, since a link can point a window at a record that "
+                              "is not its own. Nothing was switched; replace it with the file itself." % (what, path))
         if not stat.S_ISREG(status.st_mode):
             raise WindowError("The %s %s is not a regular file: refused. Nothing was switched." % (what, path))
         if status.st_uid != os.geteuid():
             raise WindowError("The %s %s belongs to user id %s, not to the user running the play (%s): refused, since "
-                              "another user could have written it. Nothing was switched; use a window_state_file of your "
-                              "own." % (what, path, status.st_uid, getpass.getuser()))
+                              "another user could have written it. Nothing was switched; use a window_state_file of "
+                              "your own." % (what, path, status.st_uid, getpass.getuser()))
 
     def read(self):
         # Reading needs no lock (the file is replaced whole), and must create nothing: check
@@ -322,8 +361,8 @@ class RecordStore:
         try:
             document = json.loads(text)
         except ValueError as exc:
-            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a backup, "
-                              "or move it away after checking the servers' modes." % (self.path, exc))
+            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a "
+                              "backup, or move it away after checking the servers' modes." % (self.path, exc))
         return self._records_of(document)
 
     def _records_of(self, document):
@@ -331,7 +370,8 @@ class RecordStore:
             servers, legacy = document.get("servers"), document.get("legacy", {})
             if isinstance(servers, dict) and all(entry_of(e) for e in servers.values()) and _legacy_shape(legacy):
                 return Records(servers, legacy)
-        elif isinstance(document, dict) and document.get("version") in (None, 1) and _legacy_shape(document.get("records")):
+        elif isinstance(document, dict) and document.get("version") in (None, 1) \
+                and _legacy_shape(document.get("records")):
             # A 1.0.0 file: its entries are carried over host by host, as runs learn their URLs.
             return Records({}, document["records"])
         raise WindowError("The state file %s is not a window record: nothing was switched." % self.path)
@@ -373,9 +413,10 @@ class RecordStore:
                 pass
             waited = time.monotonic() - started
             if waited >= self.lock_timeout:
-                raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it is "
-                                  "held by %s. Nothing more was switched by this run. If no such process runs any more, "
-                                  "the lock is free again; run again." % (self.path, self.lock_timeout, self._holder()))
+                raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it "
+                                  "is held by %s. Nothing more was switched by this run. If no such process runs any "
+                                  "more, the lock is free again; run again." % (self.path, self.lock_timeout,
+                                                                               self._holder()))
             if notices and waited >= notices[0]:
                 self.notify("waiting %d s so far (at most %s s) for the lock of the state file %s, held by %s" % (
                     waited, self.lock_timeout, self.path, self._holder()))

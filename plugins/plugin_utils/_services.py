@@ -17,13 +17,13 @@ from collections import namedtuple
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
 
-Service = namedtuple("Service", "name label api module maintenance_mode normal_mode")
+Service = namedtuple("Service", "name api module maintenance_mode normal_mode")
 """`name`: the action group and the prefix of the role's variables (window_<name>_url ...);
-`label`: how messages name it; `api`: the client's ApiSpec; `module`: the module's short name."""
+`api`: the client's ApiSpec; `module`: the module's short name."""
 
 SERVICES = {service.name: service for service in (
-    Service("ucs", "UCS server", ucs.API, "ucs_server_mode", maintenance_mode="maintenance", normal_mode="production"),
-    Service("arcgis", "ArcGIS site", arcgis.API, "arcgis_site_mode", maintenance_mode="read_only", normal_mode="editable"),
+    Service("ucs", ucs.API, "ucs_server_mode", maintenance_mode="maintenance", normal_mode="production"),
+    Service("arcgis", arcgis.API, "arcgis_site_mode", maintenance_mode="read_only", normal_mode="editable"),
 )}
 
 

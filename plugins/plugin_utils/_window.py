@@ -15,10 +15,15 @@ entry), `mode_now`, and the outcome of the converge, if any (`changed`, `failed`
 from __future__ import annotations
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import sentence
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, closed_but_in_maintenance, describe
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
+    CLOSED,
+    closed_but_in_maintenance,
+    describe,
+)
 
 # The actions, as the action plugin names them.
 SWITCH, LEFT, JOINED, KEPT = "switch", "left", "joined", "kept"
+ENTERING = (SWITCH, LEFT, JOINED, KEPT)
 PUT_BACK, CLOSE, HANDED_ON, NOT_HELD, NO_RECORD, CLOSED_ALREADY = (
     "put back", "close", "handed on", "not held", "no record", "closed already")
 
@@ -39,8 +44,10 @@ def enter_line(item, host, check_mode):
             service, entry["maintenance_mode"], item.get("mode") or "unknown", sentence(item.get("msg")))
     ended = ""
     if item.get("ended"):
-        ended = "the open record of an earlier window (opened at %s by %s) had ended outside it, since the server is in " \
-                "%s: %s it; " % (item["ended"]["opened"], item["ended"]["by"], mode_now, _would(check_mode, "close", "closed"))
+        earlier = item["ended"]
+        closing = _would(check_mode, "close", "closed")
+        ended = "the open record of an earlier window (opened at %s by %s) had ended outside it, since the server " \
+                "is in %s: %s it; " % (earlier["opened"], earlier["by"], mode_now, closing)
     if item["action"] == KEPT:
         puts_back = entry["mode_before"] if entry["mode_before"] != entry["maintenance_mode"] else \
             "nothing (%s before)" % entry["mode_before"]
@@ -58,16 +65,17 @@ def enter_line(item, host, check_mode):
 
 
 def enter_unreadable(host, targets, live):
-    unreadable = "; ".join("%s: %s" % (t.name, sentence(live[t.name]["msg"])) for t in targets if live[t.name].get("failed"))
-    modes = ", ".join("%s is in mode %s" % (t.name, live[t.name].get("previous_mode") or live[t.name].get("mode") or "unknown")
-                      for t in targets)
+    unreadable = "; ".join("%s: %s" % (t.name, sentence(live[t.name]["msg"]))
+                           for t in targets if live[t.name].get("failed"))
+    modes = ", ".join("%s is in mode %s" % (t.name, live[t.name].get("previous_mode") or live[t.name].get("mode")
+                                            or "unknown") for t in targets)
     return "Entering maintenance failed on %s before any switch: %s. Nothing was switched on this host; %s." % (
         host, unreadable, modes)
 
 
 def other_maintenance_mode(target, entry, wanted, host):
-    return ("%s of %s: the server %s has an open window that put it in %s (%s), and this enter asks for %s. Nothing was "
-            "switched on this host: exit that window first, or enter with window_%s_maintenance_mode=%s." % (
+    return ("%s of %s: the server %s has an open window that put it in %s (%s), and this enter asks for %s. Nothing "
+            "was switched on this host: exit that window first, or enter with window_%s_maintenance_mode=%s." % (
                 target.name, host, target.url, entry["maintenance_mode"], describe(entry), wanted, target.name,
                 entry["maintenance_mode"]))
 
@@ -107,7 +115,8 @@ def exit_line(item, host, check_mode):
         if check_mode and item.get("changed") is None:
             return "%s: would put back %s (%s)" % (service, target, _why(entry))
         if not item.get("changed"):
-            return "%s: %s already; %s the record (%s)" % (service, target, _would(check_mode, "close", "closed"), _why(entry))
+            closing = _would(check_mode, "close", "closed")
+            return "%s: %s already; %s the record (%s)" % (service, target, closing, _why(entry))
         done = _would(check_mode, "put back", "put back")
         return "%s: %s -> %s; %s (%s)" % (service, item.get("previous_mode"), target, done, _why(entry))
     if action == CLOSE:
@@ -125,7 +134,8 @@ def exit_line(item, host, check_mode):
             service, host, entry["url"], _others(entry, host))
     if action == NO_RECORD:
         return "%s: no record of the mode before the window; nothing done" % service
-    return "%s: already closed at %s (%s); nothing to do" % (service, entry.get("closed"), entry.get("note") or "put back")
+    note = entry.get("note") or "put back"
+    return "%s: already closed at %s (%s); nothing to do" % (service, entry.get("closed"), note)
 
 
 def closing_note(item, host):
@@ -138,8 +148,17 @@ def closing_note(item, host):
     return "ended outside this window: %s found the server in %s at exit" % (host, item["target_mode"])
 
 
-def replaced(error, target):
+def replaced(error, target, sent):
+    if sent:
+        return "%s: the switch of %s went out all the same; check the server with opsmodes.maintenance.status" % (
+            sentence(error), target.url)
     return "%s: nothing was sent to %s by this run" % (sentence(error), target.url)
+
+
+def exit_under_way(target, entry, host):
+    return ("%s of %s: an exit by %s began putting the server %s back (%s) and has not closed its record: nothing was "
+            "switched on this host. Run exit to finish it, then enter again." % (
+                target.name, host, entry["leaving"], target.url, describe(entry)))
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -153,36 +172,52 @@ def status_line(target, entry, outcome, host):
         agreement = "in maintenance, as the open record says" if live == entry["maintenance_mode"] else \
             "DISAGREES: the record is open but the service is not in %s" % entry["maintenance_mode"]
     elif live == maintenance:
-        agreement = "DISAGREES: in maintenance without an open record" if entry is None or entry.get("mode_before") != live \
-            else "in maintenance, as it was before the last window"
+        before = entry.get("mode_before") if entry else None
+        agreement = "in maintenance, as it was before the last window" if before == live else \
+            "DISAGREES: in maintenance without an open record"
     else:
         agreement = "no open record, not in maintenance"
     if entry is None:
         opened = "no record"
     elif entry.get("state") != CLOSED:
-        opened = "open since %s by %s, held by %s" % (entry["opened"], entry["by"], ", ".join(entry.get("holders") or []))
+        holders = ", ".join(entry.get("holders") or [])
+        opened = "open since %s by %s, held by %s" % (entry["opened"], entry["by"], holders)
     else:
         opened = "closed at %s" % entry.get("closed")
     return "%s: %s; record %s; %s" % (target.name, live or "unknown", opened, agreement), agreement
 
 
+def status_alarms(host, overdue, strangers, path):
+    """Why status fails a host although every mode could be read: windows nobody closed."""
+    alarms = ["%s of %s has been open since %s by %s, past its deadline %s (window_max_open): run exit for it, or "
+              "find out why it is still open" % (name, host, entry["opened"], entry["by"], entry["deadline"])
+              for name, entry in sorted(overdue.items())]
+    alarms += ["the record of %s in %s is open since %s by %s, held by %s, none of them in the inventory: nobody "
+               "will exit it; check the server, then run exit with those hosts in the inventory"
+               % (entry["server"], path, entry.get("opened"), entry.get("by"), ", ".join(entry.get("holders") or []))
+               for entry in strangers]
+    return "Status of %s: %s." % (host, "; ".join(alarms)) if alarms else None
+
+
 # -- both -----------------------------------------------------------------------------------------
-def ending_line(phase, item, host, check_mode):
-    return enter_line(item, host, check_mode) if phase == "enter" else exit_line(item, host, check_mode)
+def ending_line(item, host, check_mode):
+    """A failed enter's put-back says what exit would say of it."""
+    return enter_line(item, host, check_mode) if item["action"] in ENTERING else exit_line(item, host, check_mode)
 
 
-def mode_now(phase, item):
+def mode_now(item):
     if item.get("mode") is not None and (item.get("changed") is not None or item.get("failed")):
         return item["mode"]
     return item.get("mode_now")
 
 
-def action(phase, item, check_mode):
+def action(item, check_mode):
     """The summary table's word for what was done."""
     if item.get("failed"):
         return "failed"
-    if phase == "enter":
-        return {SWITCH: _would(check_mode, "switch", "switched"), LEFT: "left", JOINED: "joined", KEPT: "kept"}[item["action"]]
+    if item["action"] in ENTERING:
+        done = {SWITCH: _would(check_mode, "switch", "switched"), LEFT: "left", JOINED: "joined", KEPT: "kept"}
+        return done[item["action"]]
     if item["action"] == PUT_BACK:
         if check_mode and item.get("changed") is None or item.get("changed"):
             return _would(check_mode, "put back", "put back")
@@ -193,7 +228,8 @@ def action(phase, item, check_mode):
 
 def diff(item):
     before = item.get("previous_mode") or item.get("mode_now")
-    after = item.get("mode") or (item["entry"]["maintenance_mode"] if item["action"] == SWITCH else item.get("target_mode"))
+    asked = item["entry"]["maintenance_mode"] if item["action"] == SWITCH else item.get("target_mode")
+    after = item.get("mode") or asked
     if not after or before == after:
         return None
     return {"before_header": item["service"], "after_header": item["service"], "before": "mode: %s\n" % before,
@@ -209,8 +245,8 @@ def problems(phase, plan, host, path, no_record, normal_modes):
              and closed_but_in_maintenance(item["entry"], item.get("mode_now"))]
     if stale:
         reasons.append("%s %s in maintenance although the record in %s was closed (%s): that record is not this "
-                       "window's. Nothing was changed on them. Check them with opsmodes.maintenance.status and run exit "
-                       "with the window_state_file that enter used" % (
+                       "window's. Nothing was changed on them. Check them with opsmodes.maintenance.status and run "
+                       "exit with the window_state_file that enter used" % (
                            " and ".join(item["service"] for item in stale), "is" if len(stale) == 1 else "are", path,
                            "; ".join("%s at %s" % (item["service"], item["entry"].get("closed")) for item in stale)))
     failed = [item["service"] for item in plan if item.get("failed")]
@@ -221,8 +257,11 @@ def problems(phase, plan, host, path, no_record, normal_modes):
         normal = ", ".join("%s %s" % (name, normal_modes[name]) for name in missing)
         reasons.append("no record of the mode before the window for %s (looked in %s, window_records and the fact "
                        "window_record), so nothing was changed on them. Check them with opsmodes.maintenance.status, "
-                       "then run exit with the window_state_file that enter used, or with -e window_no_record=normal to "
-                       "set the normal modes (%s)" % (", ".join(missing), path, normal))
+                       "then run exit with the window_state_file that enter used, or with -e window_no_record=normal "
+                       "to set the normal modes (%s). Between AWX jobs the record travels by one of three ways: a "
+                       "workflow (set_stats window_records), fact storage on both job templates (the fact "
+                       "window_record), or a window_state_file on a persistent volume"
+                       % (", ".join(missing), path, normal))
     if not reasons:
         return None
     return "Exiting maintenance on %s: %s. %s" % (host, "; ".join(reasons),
@@ -230,8 +269,9 @@ def problems(phase, plan, host, path, no_record, normal_modes):
 
 
 def unhandled(entries, host, services):
-    return ["%s of %s has an open record (since %s) that this exit does not handle, since the host's services here are "
-            "%s: it stays open and %s stays in maintenance" % (name, host, entry.get("opened"), ", ".join(services), name)
+    return ["%s of %s has an open record (since %s) that this exit does not handle, since the host's services here "
+            "are %s: it stays open and %s stays in maintenance" % (name, host, entry.get("opened"), ", ".join(services),
+                                                                   name)
             for name, entry in entries.items()]
 
 

@@ -323,3 +323,29 @@ def test_through_a_delegate_host_exit_killed_during_its_put_backs_then_exit_agai
     assert again.returncode == 0, again.output
     assert modes(ucs, site, ucs2) == BEFORE and not posts(ucs2)
     assert all(e["state"] == "closed" for e in operator.servers().values())
+
+
+# -- a window nobody closed ----------------------------------------------------------------------------
+def test_status_fails_on_windows_past_their_deadline_and_on_records_outside_the_inventory(operator, ucs_server):
+    ucs = ucs_server(switch_seconds=0.2)
+    operator.hosts({"app1": {"window_ucs_url": ucs.url}})
+    bad = operator.run("enter", {"window_max_open": "eight hours"})
+    assert bad.returncode != 0 and "window_max_open must be a duration" in bad.output and not ucs.requests
+    assert operator.run("enter", {"window_max_open": "8h"}).returncode == 0
+    entry = operator.records()["app1"]["ucs"]
+    assert entry["deadline"] > entry["opened"]
+    assert operator.run("status").returncode == 0
+    # A window opened last Friday that nobody closed, and a record of a host since taken out of the
+    # inventory: written in the past, not waited for.
+    document = json.loads(operator.state_file.read_text())
+    document["servers"][entry["server"]].update(opened="2026-11-27T22:00:00.000Z", deadline="2026-11-28T06:00:00.000Z")
+    document["servers"]["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9", url="http://127.0.0.1:9",
+                                                         holders=["app9"], by="bob (AWX job 77)")
+    operator.state_file.write_text(json.dumps(document))
+    status = operator.run("status")
+    assert status.returncode != 0
+    assert ("ucs of app1 has been open since 2026-11-27T22:00:00.000Z by %s, past its deadline 2026-11-28T06:00:00.000Z"
+            % entry["by"]) in status.output
+    assert "ucs http://127.0.0.1:9" in status.output and "by bob (AWX job 77), held by app9, none of them in the inventory" \
+        in status.output
+    assert [r["method"] for r in ucs.requests if r["method"] == "POST"] == ["POST"]

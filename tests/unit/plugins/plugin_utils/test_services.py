@@ -16,8 +16,8 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services imp
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 # Module options the role does not take as window_<service>_<option> variables: the mode is the
-# window's to set, and a pending switch is the engine's.
-NOT_ROLE_VARIABLES = {"mode", "pending_switch"}
+# window's to set, and whether to wait and a pending switch are the engine's.
+NOT_ROLE_VARIABLES = {"mode", "wait", "pending_switch"}
 
 
 def load(*path):

@@ -85,7 +85,10 @@ def test_new_entry_of_a_first_window():
     assert opened["holders"] == ["app1"] and opened["opened"] == T0 and opened["by"] == "ops"
     assert opened["mode_before"] == "production" and opened["maintenance_mode"] == "maintenance"
     assert opened["closed"] is None and opened["requested"] is None and opened["handle"] is None
-    assert opened["max_open"] == 3600
+    # The deadline is an hour after it opened, and only an open entry past it is overdue.
+    assert opened["deadline"] == T1
+    assert not record.overdue(opened, T0) and record.overdue(opened, T2)
+    assert not record.overdue(record.closed(opened, T1, "put back"), T2)
     assert record.entry_of(opened) is opened
     # Every window has its own id.
     assert entry()["window"] != entry()["window"]
@@ -795,3 +798,22 @@ def test_concurrent_writers_keep_each_others_entries(tmp_path):
     assert {entry["sequence"] for entry in servers.values()} == {count}
     assert {entry["note"] for entry in servers.values()} == {"step %d" % (count - 1)}
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("8h", 28800), ("2d", 172800), ("3600", 3600),
+                                           (600, 600), (" 1.5H ", 5400)])
+def test_durations(text, seconds):
+    assert record.duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["eight hours", "", "0", "-5m", "8x", "h"])
+def test_durations_that_are_not(text):
+    with pytest.raises(ValueError):
+        record.duration(text)
+
+
+def test_a_write_on_the_record_may_still_switch_only_within_wait_timeout():
+    entry = dict(record.new_entry("ucs", URL, "production", "maintenance", "app1", "ops", T0), requested=T0)
+    assert record.still_switching(entry, T1, 7200) and not record.still_switching(entry, T1, 1800)
+    assert not record.still_switching(dict(entry, requested=None), T1, 7200)
+
