@@ -139,6 +139,7 @@ lint: venvs collection
 	cd $(COLLECTION) && $(VENV_NEWEST)/bin/antsibull-changelog generate && cmp CHANGELOG.md $(CURDIR)/CHANGELOG.md \
 		|| { echo "CHANGELOG.md is not what antsibull-changelog generates from changelogs/changelog.yaml" >&2; exit 1; }
 	python3 tests/tools/spdx.py
+	$(VENV_NEWEST)/bin/python -m pycodestyle --max-line-length=120 --select=E501 $$(git ls-files -co --exclude-standard '*.py')
 
 # Every plugin and the role must render with ansible-doc, on both ends of the supported range
 # (tests/tools/check_docs.py fails where ansible-doc only warns), and the docsite must lint.

@@ -49,7 +49,8 @@ def main():
                         "demo_emulators": {name: server.origin for name, server in servers.items()},
                     },
                     "hosts": {
-                        "app1": {"window_ucs_url": servers["app1 ucs"].url, "window_arcgis_url": servers["app1 arcgis"].url},
+                        "app1": {"window_ucs_url": servers["app1 ucs"].url,
+                                 "window_arcgis_url": servers["app1 arcgis"].url},
                         "app2": {"window_ucs_url": servers["app2 ucs"].url},
                         "app3": {"window_arcgis_url": servers["app3 arcgis"].url},
                     }}}, stream)
@@ -57,7 +58,8 @@ def main():
                        "-i", inventory, "--diff",
                        "-e", "window_work_tasks=" + os.path.join(HERE, "work.yml"),
                        "-e", "window_state_file=" + os.path.join(demo_dir, "window-state.json")]
-            print("$ " + " ".join(os.path.basename(c) if c.endswith("ansible-playbook") else c for c in command), flush=True)
+            shown = " ".join(os.path.basename(c) if c.endswith("ansible-playbook") else c for c in command)
+            print("$ " + shown, flush=True)
             completed = subprocess.run(command, check=False)
             with open(os.path.join(demo_dir, "during.json"), encoding="utf-8") as stream:
                 during = json.load(stream)
@@ -65,9 +67,12 @@ def main():
         print("\nEach server's mode (from the emulators' own state) and the requests it received:\n")
         print("%-12s %-12s %-12s %-12s %s" % ("server", "before", "during", "after", "requests (writes)"))
         for name, server in servers.items():
-            writes = sum(1 for r in server.requests if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update")))
-            print("%-12s %-12s %-12s %-12s %d (%d)" % (name, before[name], during[name], after[name], len(server.requests), writes))
-        print("\napp2's UCS was already in maintenance before the window: nothing was written to it, and it was left so.")
+            writes = sum(1 for r in server.requests
+                         if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update")))
+            print("%-12s %-12s %-12s %-12s %d (%d)"
+                  % (name, before[name], during[name], after[name], len(server.requests), writes))
+        print("\napp2's UCS was already in maintenance before the window: nothing was written to it, "
+              "and it was left so.")
         return completed.returncode
     finally:
         for server in servers.values():

@@ -225,13 +225,13 @@ class ArcgisClient(ModeService):
         def ended(document):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
-                raise JobEndedBadly("%s: the job ended %s: %s" % (what, status, _job_messages(document) or "no message"),
-                                    reason="api")
+                raise JobEndedBadly("%s: the job ended %s: %s"
+                                    % (what, status, _job_messages(document) or "no message"), reason="api")
             if status == "COMPLETED":
                 error = _api_error(document.get("operationResponse") or {})
                 if error is not None:
-                    raise JobEndedBadly("%s: the job completed with an error: %s" % (what, _job_messages(document) or error[1]),
-                                        reason="api", code=error[0])
+                    raise JobEndedBadly("%s: the job completed with an error: %s"
+                                        % (what, _job_messages(document) or error[1]), reason="api", code=error[0])
                 return True
             return False
 
@@ -249,9 +249,8 @@ class ArcgisClient(ModeService):
         # The poll is the retry: no backoff of the transport's on top of it.
         poll = Poll(read, ended)
         if poll.run(deadline) is None:
-            raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (
-                jobid, "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error),
-                reason="timeout")
+            state = "it was still running" if poll.error is None else "the last answer was an error: %s" % poll.error
+            raise ApiError("Timed out following the ArcGIS site mode job %s: %s" % (jobid, state), reason="timeout")
 
     def wait_for_mode(self, mode, allow_editing_via_services, deadline):
         """Poll the site mode until it reports `mode` (and the editing flag, where the server

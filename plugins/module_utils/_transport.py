@@ -33,7 +33,8 @@ BACKOFF_MAX = 4.0
 POLL_INTERVAL = 0.5
 EXCERPT_LENGTH = 300
 # What OpenSSL says when the other end answers TLS's hello in plain HTTP.
-_PLAIN_HTTP = re.compile(r"wrong version number|record layer failure|unknown protocol|packet length too long|http request", re.IGNORECASE)
+_PLAIN_HTTP = re.compile(r"wrong version number|record layer failure|unknown protocol|packet length too long"
+                         r"|http request", re.IGNORECASE)
 USER_AGENT = "opsmodes.maintenance (Ansible collection)"
 
 
@@ -48,7 +49,8 @@ def validate_url(url, option="url"):
     """A clear error for a URL the module could not use, before any request is sent."""
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError("%s must be an http:// or https:// URL with a host name, got %r" % (option, public_url(url or "")))
+        raise ApiError("%s must be an http:// or https:// URL with a host name, got %r"
+                       % (option, public_url(url or "")))
     if parts.username or parts.password:
         raise ApiError("%s must not carry credentials; use the username and password options" % option)
     if parts.query or parts.fragment:
@@ -148,11 +150,13 @@ class HttpSession:
         # Redirects are never followed: requests would turn a redirected POST into a GET, and a
         # redirect to a login page would carry the credentials there.
         try:
-            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, allow_redirects=False, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, verify=self.verify, allow_redirects=False,
+                                        **kwargs)
         except requests.exceptions.SSLError as exc:
             if _PLAIN_HTTP.search(str(exc)):
                 raise ApiError(
-                    "The server at %s answered in plain HTTP, not TLS: use an http:// URL, or the port where the server speaks HTTPS (%s)"
+                    "The server at %s answered in plain HTTP, not TLS: use an http:// URL, or the port where the "
+                    "server speaks HTTPS (%s)"
                     % (public_url(url), _short(exc)), url=public_url(url), reason="tls") from exc
             raise ApiError(
                 "TLS certificate verification failed for %s: %s. Give the CA that signed the server's "
@@ -178,7 +182,8 @@ class HttpSession:
     def http_error(self, response, what):
         """ApiError for an HTTP error answer, with the status and the server's own words."""
         detail = self.describe_body(response)
-        return ApiError("%s: HTTP %s from %s%s" % (what, response.status_code, public_url(response.url), ": " + detail if detail else ""),
+        return ApiError("%s: HTTP %s from %s%s"
+                        % (what, response.status_code, public_url(response.url), ": " + detail if detail else ""),
                         url=public_url(response.url), status=response.status_code, reason="http", excerpt=detail)
 
     def describe_body(self, response):
@@ -210,9 +215,11 @@ class HttpSession:
             excerpt = self.excerpt(response.text)
             raise ApiError("%s: the answer from %s is not JSON (HTTP %s, %s): %s"
                            % (what, public_url(response.url), response.status_code, content_type, excerpt),
-                           url=public_url(response.url), status=response.status_code, reason="not_json", excerpt=excerpt)
+                           url=public_url(response.url), status=response.status_code, reason="not_json",
+                           excerpt=excerpt)
         if not isinstance(document, dict):
-            raise ApiError("%s: the answer from %s is JSON but not an object: %s" % (what, public_url(response.url), self.excerpt(response.text)),
+            raise ApiError("%s: the answer from %s is JSON but not an object: %s"
+                           % (what, public_url(response.url), self.excerpt(response.text)),
                            url=public_url(response.url), status=response.status_code, reason="not_json")
         return document
 
@@ -225,7 +232,8 @@ def redirected(method, url, response):
         parts = urlsplit(url)
         location = "%s://%s%s" % (parts.scheme, parts.netloc, location)
     message = ("%s %s was redirected (HTTP %s) to %s, and redirects are never followed: the URL leads to a login page, "
-               "a proxy or another scheme or port. Give the API's own URL." % (method, public_url(url), response.status_code, public_url(location)))
+               "a proxy or another scheme or port. Give the API's own URL."
+               % (method, public_url(url), response.status_code, public_url(location)))
     return ApiError(message, url=public_url(url), status=response.status_code, reason="redirect")
 
 

@@ -25,8 +25,8 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport im
 MODES = ("maintenance", "production")
 # The status document's documented fields, besides `mode`: a JSON answer with none of them comes
 # from something else than UCS Context Services (in 8.5, GMS shares the proxy and the prefix).
-STATUS_FIELDS = frozenset(("version", "system_time", "max_memory", "allocated_memory", "used_memory", "free_memory", "started",
-                           "last_request", "request_today", "client_errors_today", "server_errors_today"))
+STATUS_FIELDS = frozenset(("version", "system_time", "max_memory", "allocated_memory", "used_memory", "free_memory",
+                           "started", "last_request", "request_today", "client_errors_today", "server_errors_today"))
 # request_mode's answers besides True (the documented answer: the server took the write).
 UNANSWERED, BUSY = "unanswered", "busy"
 # The longest pause between two writes refused with 503 while the status shows no switch running.
@@ -51,10 +51,10 @@ class UcsClient(ModeService):
         response = self.http.request(method, self.url + path, auth=self.auth, **kwargs)
         if response.status_code == 401:
             if self.username:
-                raise ApiError("%s: authentication failed for user '%s' at %s (HTTP 401)" % (what, self.username, self.url),
-                               url=self.url, status=401, reason="http")
-            raise ApiError("%s: the server at %s requires authentication (HTTP 401); set username and password" % (what, self.url),
-                           url=self.url, status=401, reason="http")
+                raise ApiError("%s: authentication failed for user '%s' at %s (HTTP 401)"
+                               % (what, self.username, self.url), url=self.url, status=401, reason="http")
+            raise ApiError("%s: the server at %s requires authentication (HTTP 401); set username and password"
+                           % (what, self.url), url=self.url, status=401, reason="http")
         return response
 
     def status(self, retry=True, deadline=None):
@@ -89,11 +89,13 @@ class UcsClient(ModeService):
         if response.status_code == 403:
             raise ApiError("%s: HTTP 403 from %s: the user%s lacks the Administrator role needed to change the mode "
                            "(with role-based access on, reading the status works without it)"
-                           % (what, self.url, " '%s'" % self.username if self.username else ""), url=self.url, status=403, reason="http")
+                           % (what, self.url, " '%s'" % self.username if self.username else ""),
+                           url=self.url, status=403, reason="http")
         if response.status_code == 404 and mode == "production":
             error = self.http.http_error(response, what)
-            raise ApiError("%s. UCS answers 404 to a switch to production when no profile schema is defined, and stays in "
-                           "maintenance: define the schema first. This is not a wrong URL" % error, url=error.url, status=404, reason="http")
+            raise ApiError("%s. UCS answers 404 to a switch to production when no profile schema is defined, and "
+                           "stays in maintenance: define the schema first. This is not a wrong URL" % error,
+                           url=error.url, status=404, reason="http")
         if response.status_code >= 400:
             raise self.http.http_error(response, what)
         try:
@@ -102,7 +104,8 @@ class UcsClient(ModeService):
             document = None
         if isinstance(document, dict) and "server changed" in document:
             return True
-        self.undocumented_answer = "HTTP %s, %s: %s" % (response.status_code, response.headers.get("Content-Type", "no content type"),
+        content_type = response.headers.get("Content-Type", "no content type")
+        self.undocumented_answer = "HTTP %s, %s: %s" % (response.status_code, content_type,
                                                         self.http.excerpt(response.text))
         return UNANSWERED
 
@@ -157,8 +160,9 @@ class UcsClient(ModeService):
                 pause = min(POLL_INTERVAL * 2 ** refusals, REFUSAL_BACKOFF_MAX)
             # A write asked for with no time left to wait for it would only leave the mode unknown.
             if now + pause >= deadline:
-                raise ApiError("Setting the UCS server mode to %s: the server at %s refused it with HTTP 503 within the wait_timeout, "
-                               "although it answered its status in mode %s" % (wanted, self.url, mode_of(status)),
+                raise ApiError("Setting the UCS server mode to %s: the server at %s refused it with HTTP 503 within "
+                               "the wait_timeout, although it answered its status in mode %s"
+                               % (wanted, self.url, mode_of(status)),
                                url=self.url, status=503, reason="http")
             time.sleep(pause)
 
@@ -190,9 +194,10 @@ def mode_of(status):
     rather than a guess."""
     mode = status.get("mode")
     if not isinstance(mode, str) or mode.lower() not in MODES:
-        hint = "" if STATUS_FIELDS & set(status) else "; the answer has none of the status document's fields, so " + WRONG_SERVER
-        raise ApiError("The UCS server status has no recognised mode (expected production or maintenance): mode=%r%s" % (mode, hint),
-                       reason="api")
+        hint = ("" if STATUS_FIELDS & set(status)
+                else "; the answer has none of the status document's fields, so " + WRONG_SERVER)
+        raise ApiError("The UCS server status has no recognised mode (expected production or maintenance): mode=%r%s"
+                       % (mode, hint), reason="api")
     return mode.lower()
 
 

@@ -40,7 +40,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Only the site mode is read (and a token generated); the task's C(changed) says whether a real run would update.
+    details: Only the site mode is read (and a token generated); the task's C(changed) says whether a real run
+      would update.
   diff_mode:
     support: full
     details: The mode before and after, with the editing flag where it is in play, in check mode and in real runs.

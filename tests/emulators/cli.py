@@ -17,16 +17,19 @@ from .ucs import ERROR_BODIES, MODE_CASES, MODES, SAME_MODE_ANSWERS, SERVERS, WR
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="serve.py", description="Emulators of the UCS and ArcGIS Server mode APIs, on loopback.")
+    parser = argparse.ArgumentParser(prog="serve.py",
+                                     description="Emulators of the UCS and ArcGIS Server mode APIs, on loopback.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     common.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default), printed at start")
-    common.add_argument("--tls", action="store_true", help="serve HTTPS with the self-signed certificate in certs/ (or --cert/--key)")
+    common.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with the self-signed certificate in certs/ (or --cert/--key)")
     common.add_argument("--cert", help="PEM certificate for --tls")
     common.add_argument("--key", help="PEM key for --tls")
     common.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                        help="KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]; KIND is an HTTP status, drop, drop_after, slow, not_json or api_error; "
-                             "PATH a regular expression searched for in the request path (repeatable)")
+                        help="KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]; KIND is an HTTP status, drop, drop_after, slow, "
+                             "not_json or api_error; PATH a regular expression searched for in the request path "
+                             "(repeatable)")
     common.add_argument("--log-file", help="append every request as a JSON line to this file")
     common.add_argument("--ready-file", help="write {\"url\": ..., \"port\": ...} here once listening")
     common.add_argument("--verbose", action="store_true", help="log each request to stderr")
@@ -36,19 +39,26 @@ def _parser():
     ucs.add_argument("--base-path", default="", help="cview/base_url prefix, e.g. /genesys/1/cs")
     ucs.add_argument("--username", help="turn basic auth on with this user (needs --password)")
     ucs.add_argument("--password", help="password for basic auth")
-    ucs.add_argument("--switch-seconds", type=float, default=1.0, help="how long a switch lasts (503 meanwhile; default 1)")
+    ucs.add_argument("--switch-seconds", type=float, default=1.0,
+                     help="how long a switch lasts (503 meanwhile; default 1)")
     ucs.add_argument("--post-blocks", action="store_true", help="the mode POST answers only when the switch has ended")
     ucs.add_argument("--initial-mode", choices=MODES, default="production")
     ucs.add_argument("--mode-case", choices=MODE_CASES, default="lower", help="letter case of the reported mode")
     ucs.add_argument("--error-body", choices=ERROR_BODIES, default="text")
-    ucs.add_argument("--same-mode", choices=SAME_MODE_ANSWERS, default="error", help="answer to a POST of the current mode")
-    ucs.add_argument("--switching-to", choices=MODES, help="a switch toward this mode is under way at start (for --switch-seconds); "
+    ucs.add_argument("--same-mode", choices=SAME_MODE_ANSWERS, default="error",
+                     help="answer to a POST of the current mode")
+    ucs.add_argument("--switching-to", choices=MODES,
+                     help="a switch toward this mode is under way at start (for --switch-seconds); "
                      "POST /_emulator/switch {\"mode\": ..., \"seconds\": ...} starts one at run time")
     ucs.add_argument("--write-answer", choices=WRITE_ANSWERS, default="json",
-                     help="what answers a write: the API, a single sign-on page after (html) or instead of (html_only) the write, or a redirect")
-    ucs.add_argument("--write-forbidden", action="store_true", help="role-based access: the write gets 403, reading works")
-    ucs.add_argument("--no-profile-schema", action="store_true", help="a write to production answers 404 and leaves maintenance on")
-    ucs.add_argument("--server", choices=SERVERS, default="ucs", help="what the URL reaches: UCS, or GMS answering 404 or its own JSON")
+                     help="what answers a write: the API, a single sign-on page after (html) or instead of (html_only) "
+                     "the write, or a redirect")
+    ucs.add_argument("--write-forbidden", action="store_true",
+                     help="role-based access: the write gets 403, reading works")
+    ucs.add_argument("--no-profile-schema", action="store_true",
+                     help="a write to production answers 404 and leaves maintenance on")
+    ucs.add_argument("--server", choices=SERVERS, default="ucs",
+                     help="what the URL reaches: UCS, or GMS answering 404 or its own JSON")
     ucs.add_argument("--version", default="8.5.000.21", help="the status document's version (may be empty)")
 
     arcgis = sub.add_parser("arcgis", parents=[common], help="ArcGIS Server Administrator API")
@@ -63,12 +73,16 @@ def _parser():
     arcgis.add_argument("--read-only-seconds", type=float, default=1.0, help="length of a switch to READ_ONLY")
     arcgis.add_argument("--editable-seconds", type=float, default=0.2, help="length of a switch to EDITABLE")
     arcgis.add_argument("--job-result", choices=JOB_RESULTS, default="success")
-    arcgis.add_argument("--report-allow-editing", action="store_true", help="report allowEditingViaServices in the mode")
+    arcgis.add_argument("--report-allow-editing", action="store_true",
+                        help="report allowEditingViaServices in the mode")
     arcgis.add_argument("--portal", action="store_true",
                         help="federated: tokens also from /portal/sharing/rest/generateToken; IP-bound tokens refused")
-    arcgis.add_argument("--error-status", action="store_true", help="errors with their real HTTP status instead of inside HTTP 200")
-    arcgis.add_argument("--job-missing", action="store_true", help="job records cannot be found (purged, or on another machine)")
-    arcgis.add_argument("--web-adaptor-admin-off", action="store_true", help="admin paths answer an HTML page, as through a Web Adaptor")
+    arcgis.add_argument("--error-status", action="store_true",
+                        help="errors with their real HTTP status instead of inside HTTP 200")
+    arcgis.add_argument("--job-missing", action="store_true",
+                        help="job records cannot be found (purged, or on another machine)")
+    arcgis.add_argument("--web-adaptor-admin-off", action="store_true",
+                        help="admin paths answer an HTML page, as through a Web Adaptor")
     arcgis.add_argument("--redirect-to", metavar="ORIGIN", help="answer every request with a 301 to this origin")
     arcgis.add_argument("--update-forbidden", action="store_true", help="the user may read the mode but not update it")
     return parser

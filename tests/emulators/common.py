@@ -82,10 +82,10 @@ class Response:
 @dataclass
 class Fault:
     """One fault switch: applies to the next `count` requests that match `method` and whose path
-    matches the regular expression `path` (both optional). `kind` is an HTTP status code (answered without processing the
-    request), `drop` (connection closed before processing), `drop_after` (processed, then
-    closed without an answer), `slow` (processed, answered `seconds` late) or `not_json` (processed,
-    answered with a body that is not JSON)."""
+    matches the regular expression `path` (both optional). `kind` is an HTTP status code
+    (answered without processing the request), `drop` (connection closed before processing),
+    `drop_after` (processed, then closed without an answer), `slow` (processed, answered
+    `seconds` late) or `not_json` (processed, answered with a body that is not JSON)."""
 
     kind: str
     count: int = 1
@@ -101,7 +101,8 @@ class Fault:
         parts = spec.split(":", 3)
         kind, _equals, seconds = parts[0].partition("=")
         if not (kind.isdigit() or kind in FAULT_KINDS):
-            raise ValueError("unknown fault kind %r in %r (an HTTP status or one of %s)" % (kind, spec, ", ".join(FAULT_KINDS)))
+            raise ValueError("unknown fault kind %r in %r (an HTTP status or one of %s)"
+                             % (kind, spec, ", ".join(FAULT_KINDS)))
         fault = cls(kind=kind)
         if seconds:
             fault.seconds = float(seconds)
@@ -149,7 +150,8 @@ class Emulator:
 
     name = "emulator"
 
-    def __init__(self, host="127.0.0.1", port=0, tls=False, certfile=None, keyfile=None, faults=(), log_file=None, verbose=False):
+    def __init__(self, host="127.0.0.1", port=0, tls=False, certfile=None, keyfile=None, faults=(), log_file=None,
+                 verbose=False):
         self.host = host
         self.port = port
         self.tls = tls
@@ -196,7 +198,8 @@ class Emulator:
     # -- what tests read back ----------------------------------------------------------------
     def requests_to(self, path_suffix, method=None):
         with self.lock:
-            return [r for r in self.requests if r["path"].endswith(path_suffix) and (method is None or r["method"] == method)]
+            return [r for r in self.requests
+                    if r["path"].endswith(path_suffix) and (method is None or r["method"] == method)]
 
     def clear_log(self):
         with self.lock:

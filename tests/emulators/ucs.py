@@ -22,7 +22,8 @@ WRITE_ANSWERS = ("json", "html", "html_only", "redirect")
 # What the URL reaches: UCS, or GMS behind the same proxy and prefix (8.5), answering the status
 # with 404 or with a JSON document of its own.
 SERVERS = ("ucs", "gms_404", "gms_json")
-SSO_PAGE = "<html><head><title>Sign in</title></head><body><form action='/sso/login'>Single sign-on</form></body></html>"
+SSO_PAGE = ("<html><head><title>Sign in</title></head>"
+            "<body><form action='/sso/login'>Single sign-on</form></body></html>")
 SSO_LOCATION = "https://sso.example.com/login?ticket=ST-0123456789&service=ucs"
 
 # Which operations each mode allows: schema operations in maintenance only, profile and
@@ -63,10 +64,12 @@ class UcsEmulator(Emulator):
 
     def __init__(self, base_path="", username=None, password=None, switch_seconds=1.0, post_blocks=False,
                  initial_mode="production", mode_case="lower", error_body="text", same_mode="error", switching_to=None,
-                 write_answer="json", write_forbidden=False, no_profile_schema=False, server="ucs", version="8.5.000.21", **kwargs):
+                 write_answer="json", write_forbidden=False, no_profile_schema=False, server="ucs",
+                 version="8.5.000.21", **kwargs):
         super().__init__(**kwargs)
-        if (initial_mode not in MODES or mode_case not in MODE_CASES or error_body not in ERROR_BODIES or same_mode not in SAME_MODE_ANSWERS
-                or switching_to not in MODES + (None,) or write_answer not in WRITE_ANSWERS or server not in SERVERS):
+        if (initial_mode not in MODES or mode_case not in MODE_CASES or error_body not in ERROR_BODIES
+                or same_mode not in SAME_MODE_ANSWERS or switching_to not in MODES + (None,)
+                or write_answer not in WRITE_ANSWERS or server not in SERVERS):
             raise ValueError("bad UCS emulator switch")
         self.write_answer = write_answer
         self.write_forbidden = write_forbidden
@@ -134,7 +137,8 @@ class UcsEmulator(Emulator):
             return self.error(404, "Not found: %s" % request.path)
         path = request.path[len(self.base_path):]
         if self.server == "gms_404":
-            return Response.json({"exception": "NotFoundException", "message": "Resource %s not found" % path}, status=404)
+            return Response.json({"exception": "NotFoundException", "message": "Resource %s not found" % path},
+                                 status=404)
         if self.server == "gms_json":
             return Response.json({"exception": "com.genesyslab.gms.InvalidTenantException",
                                   "message": "Invalid tenant specified. Check the gms_user header."})

@@ -191,7 +191,8 @@ def test_run_async_without_jobid_polls_the_mode(arcgis_server, run_module):
     assert len(site.requests_to("/mode")) >= 2
 
 
-@pytest.mark.parametrize("job_result, words", [("failed", "the job ended FAILED"), ("error", "the job completed with an error"),
+@pytest.mark.parametrize("job_result, words", [("failed", "the job ended FAILED"),
+                                               ("error", "the job completed with an error"),
                                                ("cancelled", "the job ended CANCELLED")])
 def test_failing_job_names_the_messages_and_the_mode(arcgis_server, run_module, job_result, words):
     site = site_with(arcgis_server, job_result=job_result, read_only_seconds=0.3)
@@ -343,7 +344,8 @@ def test_allow_editing_not_compared_where_not_reported(arcgis_server, run_module
 def test_web_adaptor_root_and_environment_variables(arcgis_server, run_module):
     site = site_with(arcgis_server, root="/server/admin", read_only_seconds=0.2)
     run = run_module(MODULE, {"mode": "read_only"},
-                     env={"ARCGIS_ADMIN_URL": site.url + "/", "ARCGIS_USERNAME": "siteadmin", "ARCGIS_PASSWORD": PASSWORD})
+                     env={"ARCGIS_ADMIN_URL": site.url + "/", "ARCGIS_USERNAME": "siteadmin",
+                          "ARCGIS_PASSWORD": PASSWORD})
     assert run.result["changed"] is True, run.msg
     assert all(r["path"].startswith("/server/admin/") for r in site.requests)
 

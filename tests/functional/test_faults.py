@@ -103,7 +103,8 @@ def test_arcgis_module_under_fault(arcgis_server, run_module, fault):
 # -- bad input ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     ({"url": "{host_port}/arcgis/admin"}, "must be an http:// or https:// URL"),
-    ({"url": "{url}", "token_url": "portal.example.com/sharing/rest/generateToken"}, "token_url must be an http:// or https:// URL"),
+    ({"url": "{url}", "token_url": "portal.example.com/sharing/rest/generateToken"},
+     "token_url must be an http:// or https:// URL"),
     ({"url": "{url}", "mode": "readonly"}, "value of mode must be one of: read_only, editable"),
     ({"url": "{url}", "allow_editing_via_services": "sometimes"}, "'allow_editing_via_services' is of type"),
     ({"url": "{url}", "wait_timeout": "-1"}, "wait_timeout must be a positive number"),
@@ -146,7 +147,8 @@ def test_tls_verified_by_default_then_ca_path_then_off(request, run_module, modu
     ("ucs_server_mode", "ucs_server", {"mode": "maintenance"}),
     ("arcgis_site_mode", "arcgis_server", {"mode": "read_only", "username": "admin", "password": "admin"}),
 ])
-def test_ca_path_that_cannot_be_used_fails_before_any_request(request, run_module, tmp_path, module, server_fixture, args):
+def test_ca_path_that_cannot_be_used_fails_before_any_request(request, run_module, tmp_path, module, server_fixture,
+                                                              args):
     server = request.getfixturevalue(server_fixture)(tls=True)
     missing = run_module(module, dict(args, url=server.url, ca_path=str(tmp_path / "no-such-ca.pem")))
     assert missing.failed and "ca_path %s does not exist" % (tmp_path / "no-such-ca.pem") in missing.msg
@@ -171,7 +173,9 @@ def test_ca_path_wins_over_validate_certs_false(ucs_server, run_module):
     boolean a credential never stored)."""
     ucs = ucs_server(tls=True, switch_seconds=0.2)
     # Public CAs (requests' own bundle) did not sign the emulator's certificate.
-    refused = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": certifi.where(), "validate_certs": False})
+    refused = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": certifi.where(),
+                                             "validate_certs": False})
     assert refused.failed and "TLS certificate verification failed" in refused.msg
-    trusted = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": DEFAULT_CERT, "validate_certs": False})
+    trusted = run_module("ucs_server_mode", {"url": ucs.url, "mode": "maintenance", "ca_path": DEFAULT_CERT,
+                                             "validate_certs": False})
     assert not trusted.failed, trusted.msg

@@ -71,7 +71,8 @@ def test_no_auth_header_when_auth_is_off(ucs_server, run_module):
 
 def test_bad_credentials_fail_naming_the_user_not_the_password(ucs_server, run_module):
     ucs = ucs_server(username="ops", password="right-password")
-    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "username": "ops", "password": "wrong-Pa55word"}, verbosity=3)
+    run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance", "username": "ops", "password": "wrong-Pa55word"},
+                     verbosity=3)
     assert run.failed
     assert "authentication failed for user 'ops'" in run.msg
     assert run.msg.endswith("Nothing was changed.")
@@ -151,7 +152,8 @@ def test_title_case_mode_and_a_switch(ucs_server, run_module):
     assert run.result["status"]["mode"] == "Maintenance"
 
 
-@pytest.mark.parametrize("error_body, expected", [("text", "Injected fault: HTTP 500"), ("json", "Injected fault: HTTP 500")])
+@pytest.mark.parametrize("error_body, expected", [("text", "Injected fault: HTTP 500"),
+                                                  ("json", "Injected fault: HTTP 500")])
 def test_error_bodies_text_and_json_are_reported(ucs_server, run_module, error_body, expected):
     ucs = ucs_server(error_body=error_body, faults=["500:1:GET"])
     run = run_module(MODULE, {"url": ucs.url, "mode": "maintenance"})
@@ -228,7 +230,8 @@ def test_wait_false_returns_once_accepted(ucs_server, run_module):
 
 def test_environment_variables(ucs_server, run_module):
     ucs = ucs_server(username="envuser", password="envpass", switch_seconds=0.2)
-    run = run_module(MODULE, {"mode": "maintenance"}, env={"UCS_URL": ucs.url, "UCS_USERNAME": "envuser", "UCS_PASSWORD": "envpass"})
+    run = run_module(MODULE, {"mode": "maintenance"},
+                     env={"UCS_URL": ucs.url, "UCS_USERNAME": "envuser", "UCS_PASSWORD": "envpass"})
     assert run.result["changed"] is True, run.msg
 
 

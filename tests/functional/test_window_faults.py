@@ -74,11 +74,13 @@ def test_exit_that_cannot_restore_keeps_the_record_for_another_run(ucs_server, a
     operator.hosts(window_hosts(ucs, site))
     run = operator.run("window", {"window_work_tasks": work_file(tmp_path, ucs.origin, "500:5:POST")})
     assert run.returncode != 0
-    assert "Exiting maintenance on app1: putting back failed for ucs; the record stays open: run exit again" in run.output
+    assert ("Exiting maintenance on app1: putting back failed for ucs; the record stays open: "
+            "run exit again") in run.output
     assert "ucs: putting back production failed, it is in mode maintenance" in run.output
     assert "arcgis: read_only -> editable; put back" in run.output
     record = operator.records()["app1"]
-    assert (record["ucs"]["state"], record["ucs"]["mode_before"], record["arcgis"]["state"]) == ("open", "production", "closed")
+    assert (record["ucs"]["state"], record["ucs"]["mode_before"], record["arcgis"]["state"]) == (
+        "open", "production", "closed")
     # The operator runs exit again once the server behaves: the record restores UCS.
     ucs.faults.clear()
     again = operator.run("exit")
@@ -94,12 +96,14 @@ def test_role_at_vvv_leaks_no_secret(ucs_server, arcgis_server, operator, tmp_pa
     token = given_token_site.issue_token()
     operator.hosts({
         "app1": {"window_ucs_url": ucs.url, "window_ucs_username": "ops", "window_ucs_password": "Ucs-Secret-3141",
-                 "window_arcgis_url": site.url, "window_arcgis_username": "gis", "window_arcgis_password": "Gis-Secret-2718"},
+                 "window_arcgis_url": site.url, "window_arcgis_username": "gis",
+                 "window_arcgis_password": "Gis-Secret-2718"},
         "app2": {"window_arcgis_url": given_token_site.url, "window_arcgis_token": token},
     })
     run = operator.run("window", {"window_work_tasks": work_file(tmp_path)}, args=["-vvv"])
     assert run.returncode == 0, run.output[-3000:]
-    assert (ucs.state()["mode"], site.state()["mode"], given_token_site.state()["mode"]) == ("production", "EDITABLE", "EDITABLE")
+    assert (ucs.state()["mode"], site.state()["mode"], given_token_site.state()["mode"]) == (
+        "production", "EDITABLE", "EDITABLE")
     secrets = {"Ucs-Secret-3141", "Gis-Secret-2718", token} | set(site.tokens)
     for secret in secrets:
         assert secret not in run.output

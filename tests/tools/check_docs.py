@@ -20,7 +20,8 @@ PREFIX = "opsmodes.maintenance."
 def names(directory, suffix=".py"):
     if not os.path.isdir(directory):
         return []
-    return sorted(PREFIX + name[:-len(suffix)] for name in os.listdir(directory) if name.endswith(suffix) and not name.startswith("_"))
+    return sorted(PREFIX + name[:-len(suffix)] for name in os.listdir(directory)
+                  if name.endswith(suffix) and not name.startswith("_"))
 
 
 def main(ansible_doc, collection):
@@ -33,7 +34,8 @@ def main(ansible_doc, collection):
     for kind, plugins in wanted.items():
         if not plugins:
             continue
-        completed = subprocess.run([ansible_doc, "--json", "-t", kind] + plugins, capture_output=True, text=True, check=False)
+        completed = subprocess.run([ansible_doc, "--json", "-t", kind] + plugins,
+                                   capture_output=True, text=True, check=False)
         try:
             rendered = json.loads(completed.stdout or "{}")
         except ValueError:
@@ -45,7 +47,8 @@ def main(ansible_doc, collection):
             else:
                 print("ansible-doc: %s %s renders" % (kind, plugin))
         if completed.returncode != 0:
-            missing.append("%s: ansible-doc exited %d: %s" % (kind, completed.returncode, completed.stderr.strip()[-500:]))
+            missing.append("%s: ansible-doc exited %d: %s"
+                           % (kind, completed.returncode, completed.stderr.strip()[-500:]))
     if missing:
         print("ansible-doc did not render:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 1

@@ -18,9 +18,10 @@ import subprocess
 import sys
 
 TAG = "SPDX-License-Identifier:"
-COMMENTED = ("*.py", "*.yml", "*.yaml", "*.j2", "*.cfg", "*.ini", "*.sh", "*requirements*.txt", "Makefile", ".ci/run", ".gitignore",
-             ".ansible-lint", "extensions/awx/project/collections/requirements.yml")
-LEFT_OUT = ("LICENSES/*", "changelogs/changelog.yaml", "changelogs/fragments/*", "tests/emulators/certs/*", "tests/output/*")
+COMMENTED = ("*.py", "*.yml", "*.yaml", "*.j2", "*.cfg", "*.ini", "*.sh", "*requirements*.txt", "Makefile", ".ci/run",
+             ".gitignore", ".ansible-lint", "extensions/awx/project/collections/requirements.yml")
+LEFT_OUT = ("LICENSES/*", "changelogs/changelog.yaml", "changelogs/fragments/*", "tests/emulators/certs/*",
+            "tests/output/*")
 
 
 def license_of(path):
@@ -28,10 +29,12 @@ def license_of(path):
 
 
 def files():
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], capture_output=True, text=True, check=True).stdout.split()
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"],
+                            capture_output=True, text=True, check=True).stdout.split()
     # A tracked file deleted in the work tree is listed too, until the deletion is committed.
     return sorted(p for p in set(listed) if os.path.isfile(p)
-                  and any(fnmatch.fnmatch(p, pattern) for pattern in COMMENTED) and not any(fnmatch.fnmatch(p, pattern) for pattern in LEFT_OUT))
+                  and any(fnmatch.fnmatch(p, pattern) for pattern in COMMENTED)
+                  and not any(fnmatch.fnmatch(p, pattern) for pattern in LEFT_OUT))
 
 
 def fixed(path, text):

@@ -80,7 +80,8 @@ def test_post_blocking_outlasts_a_short_client_timeout():
         assert wait_for_mode(ucs, "maintenance")
 
 
-@pytest.mark.parametrize("path, allowed_in", [("/metadata/profiles/extensions", "maintenance"), ("/profiles/42", "production"),
+@pytest.mark.parametrize("path, allowed_in", [("/metadata/profiles/extensions", "maintenance"),
+                                              ("/profiles/42", "production"),
                                               ("/services/7", "production")])
 def test_mode_restricted_operations(path, allowed_in):
     other = "production" if allowed_in == "maintenance" else "maintenance"
@@ -111,7 +112,8 @@ def test_auth_off_ignores_credentials():
         assert status(ucs, auth=("any", "thing")).status_code == 200
 
 
-@pytest.mark.parametrize("case, reported", [("lower", "maintenance"), ("upper", "MAINTENANCE"), ("title", "Maintenance")])
+@pytest.mark.parametrize("case, reported", [("lower", "maintenance"), ("upper", "MAINTENANCE"),
+                                            ("title", "Maintenance")])
 def test_initial_mode_and_letter_case(case, reported):
     with UcsEmulator(initial_mode="maintenance", mode_case=case) as ucs:
         assert status(ucs).json()["mode"] == reported
@@ -191,7 +193,8 @@ def test_request_log_and_control_endpoints(tmp_path):
     assert entry["headers"]["authorization"].startswith("Basic ")
     assert state["mode"] in ("maintenance", "production") and state["switches"] == 1
     # Control requests are not logged; the file holds the same entries as the log.
-    assert [json.loads(line)["path"] for line in log_file.read_text().splitlines()] == ["/server/mode", "/server/status"]
+    assert [json.loads(line)["path"] for line in log_file.read_text().splitlines()] == [
+        "/server/mode", "/server/status"]
 
 
 def test_a_switch_under_way_at_start_and_one_begun_at_run_time():

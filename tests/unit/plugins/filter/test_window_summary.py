@@ -22,7 +22,8 @@ def test_first_defined_result_per_host_and_hosts_without_one():
     lines = window_summary(hostvars, ["app1", "app2", "app3", "app4"], "window_exit", "window_enter")
     assert lines[0].split() == ["host", "service", "mode", "before", "mode", "now", "action"]
     assert lines[1].split() == ["app1", "ucs", "production", "production", "put", "back"]
-    assert lines[2].startswith("app2") and lines[2].endswith("failed: Entering maintenance failed on app2 before any switch")
+    assert lines[2].startswith("app2") and lines[2].endswith(
+        "failed: Entering maintenance failed on app2 before any switch")
     assert lines[3].split()[-2:] == ["no", "result"]
     assert lines[4].split()[-2:] == ["no", "service"]
 

@@ -17,7 +17,8 @@ from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import Arcg
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 
 
-@pytest.mark.parametrize("reported, expected", [("maintenance", "maintenance"), ("MAINTENANCE", "maintenance"), ("Production", "production")])
+@pytest.mark.parametrize("reported, expected", [("maintenance", "maintenance"), ("MAINTENANCE", "maintenance"),
+                                                ("Production", "production")])
 def test_ucs_mode_of_any_case(reported, expected):
     assert ucs.mode_of({"mode": reported}) == expected
 
@@ -127,7 +128,8 @@ def test_arcgis_update_form():
         assert accepted and jobid
         client.wait_for_job(jobid, time.monotonic() + 10)
         [update] = server.requests_to("/mode/update")
-    expected = {"siteMode": "READ_ONLY", "runAsync": "true", "allowEditingViaServices": "false", "f": "json", "token": next(iter(server.tokens))}
+    expected = {"siteMode": "READ_ONLY", "runAsync": "true", "allowEditingViaServices": "false", "f": "json",
+                "token": next(iter(server.tokens))}
     assert dict(parse_qsl(update["body"])) == expected
     assert server.state()["mode"] == "READ_ONLY"
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeFailure, ModeService, converge
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import (
+    PENDING,
+    ApiSpec,
+    ModeFailure,
+    ModeService,
+    converge,
+)
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import ApiError
 
 
@@ -53,7 +59,8 @@ class Scripted(ModeService):
 
 def run(service, mode="maintenance", **kwargs):
     api = ApiSpec("scripted", {}, "SCRIPTED", 5, lambda http, params: service)
-    params = dict(mode=mode, validate_certs=True, ca_path=None, timeout=1.0, retries=0, wait=kwargs.pop("wait", True), wait_timeout=5.0)
+    params = dict(mode=mode, validate_certs=True, ca_path=None, timeout=1.0, retries=0, wait=kwargs.pop("wait", True),
+                  wait_timeout=5.0)
     return converge(api, params, **kwargs)
 
 
@@ -115,7 +122,8 @@ def test_a_failed_read_before_any_write_says_nothing_was_changed():
 def test_bad_input_fails_before_the_service_is_made():
     made = []
     api = ApiSpec("scripted", {}, "SCRIPTED", 5, lambda http, params: made.append(1))
-    params = dict(mode="maintenance", validate_certs=True, ca_path=None, timeout=0, retries=0, wait=True, wait_timeout=5.0)
+    params = dict(mode="maintenance", validate_certs=True, ca_path=None, timeout=0, retries=0, wait=True,
+                  wait_timeout=5.0)
     with pytest.raises(ModeFailure, match="timeout must be a positive number"):
         converge(api, params)
     assert made == []

@@ -70,7 +70,8 @@ def test_retries_are_bounded_by_the_deadline(ucs):
 
 def test_no_retry_when_the_caller_says_so(ucs):
     ucs.add_fault("503:1")
-    assert HttpSession().request("POST", ucs.url + "/server/mode", json={"mode": "maintenance"}, retry=False).status_code == 503
+    assert HttpSession().request("POST", ucs.url + "/server/mode", json={"mode": "maintenance"},
+                                 retry=False).status_code == 503
     assert len(ucs.requests) == 1
 
 

@@ -58,8 +58,8 @@ def test_ucs_main_fails_naming_the_mode(capsys):
 
 def test_arcgis_main_in_check_mode_masks_the_generated_token(capsys):
     with ArcgisEmulator(password="Main-Pw-1") as site:
-        code, result = run_main(arcgis_site_mode, {"url": site.url, "mode": "read_only", "username": "admin", "password": "Main-Pw-1",
-                                                   "_ansible_check_mode": True}, capsys)
+        code, result = run_main(arcgis_site_mode, {"url": site.url, "mode": "read_only", "username": "admin",
+                                                   "password": "Main-Pw-1", "_ansible_check_mode": True}, capsys)
         tokens = set(site.tokens)
         assert site.state()["updates"] == 0
     assert code == 0 and result["changed"] is True and result["previous_mode"] == "editable"
@@ -68,7 +68,7 @@ def test_arcgis_main_in_check_mode_masks_the_generated_token(capsys):
 
 def test_arcgis_main_refuses_bad_input_before_any_request(capsys):
     with ArcgisEmulator() as site:
-        code, result = run_main(arcgis_site_mode, {"url": site.url, "mode": "read_only", "token": "given-token-1", "username": "admin",
-                                                   "password": "admin"}, capsys)
+        code, result = run_main(arcgis_site_mode, {"url": site.url, "mode": "read_only", "token": "given-token-1",
+                                                   "username": "admin", "password": "admin"}, capsys)
         assert site.requests == []
     assert code == 1 and "not both" in result["msg"] and result["mode"] is None
