@@ -45,7 +45,7 @@ RECORD_VERSION = 2
 DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.json")
 OPEN, CLOSED = "open", "closed"
 # Earlier windows an entry remembers: enough to order any copy an operator or AWX still holds.
-HISTORY_LENGTH = 50
+HISTORY_LENGTH = 20
 # How often a wait for the state file's lock says what it waits for.
 LOCK_NOTICE_SECONDS = (5, 15)
 SOURCES = ("state_file", "window_records", "fact")

@@ -7,6 +7,7 @@ execution environment's requirements."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,7 +36,8 @@ def injected_environment(credential_type, files_dir, **inputs):
     (awx.main.models.credential.CredentialType.inject_credential): in an immutable Jinja2 sandbox,
     a boolean the credential never stored as False, a string it never stored as '' (the fields'
     defaults only prefill the UI form: a credential made through the API never gets them). File
-    injectors are written under files_dir first, as AWX writes each one, empty or not, their paths offered as `tower.filename.<name>`."""
+    injectors are written under files_dir first, as AWX writes each one, empty or not, their paths
+    offered as `tower.filename.<name>`."""
     with open(os.path.join(AWX, "credential_types", credential_type + ".yml"), encoding="utf-8") as stream:
         definition = yaml.safe_load(stream)
     fields = {field["id"]: False if field.get("type") == "boolean" else "" for field in definition["inputs"]["fields"]}
@@ -49,7 +51,8 @@ def injected_environment(credential_type, files_dir, **inputs):
             stream.write(sandbox.from_string(template).render(**fields))
         filenames[name] = path
     namespace = dict(fields, tower=_Tower(filenames))
-    return {name: sandbox.from_string(template).render(**namespace) for name, template in definition["injectors"]["env"].items()}
+    return {name: sandbox.from_string(template).render(**namespace)
+            for name, template in definition["injectors"]["env"].items()}
 
 
 def without(environment, name):
@@ -58,7 +61,8 @@ def without(environment, name):
 
 def test_ucs_credential_type_sets_what_the_module_reads(ucs_server, run_module, tmp_path):
     ucs = ucs_server(tls=True, username="awx", password="Awx-Secret1", switch_seconds=0.2)
-    environment = injected_environment("ucs", tmp_path, url=ucs.url, username="awx", password="Awx-Secret1", skip_tls_verify=True)
+    environment = injected_environment("ucs", tmp_path, url=ucs.url, username="awx", password="Awx-Secret1",
+                                       skip_tls_verify=True)
     assert set(environment) == {"UCS_URL", "UCS_USERNAME", "UCS_PASSWORD", "UCS_VALIDATE_CERTS", "UCS_CA_PATH"}
     assert environment["UCS_VALIDATE_CERTS"] == "false" and environment["UCS_CA_PATH"] == ""
     run = run_module("ucs_server_mode", {"mode": "maintenance"}, env=environment)
@@ -81,12 +85,14 @@ def test_ucs_credential_type_empty_inputs_count_as_not_given(ucs_server, run_mod
 
 def test_arcgis_credential_type_with_username_and_password(arcgis_server, run_module, tmp_path):
     site = arcgis_server(tls=True, username="gisadmin", password="Gis-Secret2", read_only_seconds=0.2)
-    environment = injected_environment("arcgis", tmp_path, url=site.url, username="gisadmin", password="Gis-Secret2", skip_tls_verify=True)
-    assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN", "ARCGIS_TOKEN_URL",
-                                "ARCGIS_REFERER", "ARCGIS_VALIDATE_CERTS", "ARCGIS_CA_PATH"}
+    environment = injected_environment("arcgis", tmp_path, url=site.url, username="gisadmin", password="Gis-Secret2",
+                                       skip_tls_verify=True)
+    assert set(environment) == {"ARCGIS_ADMIN_URL", "ARCGIS_USERNAME", "ARCGIS_PASSWORD", "ARCGIS_TOKEN",
+                                "ARCGIS_TOKEN_URL", "ARCGIS_REFERER", "ARCGIS_VALIDATE_CERTS", "ARCGIS_CA_PATH"}
     run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
     assert run.result["changed"] is True, run.output
-    for name, message in (("ARCGIS_ADMIN_URL", "missing required arguments: url"), ("ARCGIS_PASSWORD", "Authentication needed"),
+    for name, message in (("ARCGIS_ADMIN_URL", "missing required arguments: url"),
+                          ("ARCGIS_PASSWORD", "Authentication needed"),
                           ("ARCGIS_VALIDATE_CERTS", "certificate verification failed")):
         assert message in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, name)).msg
 
@@ -97,14 +103,16 @@ def test_arcgis_credential_type_with_a_token(arcgis_server, run_module, tmp_path
     run = run_module("arcgis_site_mode", {"mode": "read_only"}, env=environment)
     assert run.result["changed"] is True, run.output
     assert not site.requests_to("/generateToken")
-    assert "Authentication needed" in run_module("arcgis_site_mode", {"mode": "editable"}, env=without(environment, "ARCGIS_TOKEN")).msg
+    assert "Authentication needed" in run_module("arcgis_site_mode", {"mode": "editable"},
+                                                 env=without(environment, "ARCGIS_TOKEN")).msg
 
 
 EMULATOR_CA = os.path.join(COLLECTION, "tests", "emulators", "certs", "emulator.crt")
 
 
 @pytest.mark.parametrize("credential_type", ["ucs", "arcgis"])
-def test_credential_without_tls_fields_keeps_verification_on(credential_type, ucs_server, arcgis_server, run_module, tmp_path):
+def test_credential_without_tls_fields_keeps_verification_on(credential_type, ucs_server, arcgis_server, run_module,
+                                                             tmp_path):
     """A credential created through the API without the TLS fields: AWX renders the boolean as
     False, which must mean "verify", and injects no CA path."""
     prefix, module, mode, url_var = (("UCS", "ucs_server_mode", "maintenance", "UCS_URL") if credential_type == "ucs"
@@ -120,7 +128,8 @@ def test_credential_without_tls_fields_keeps_verification_on(credential_type, uc
 
 
 @pytest.mark.parametrize("credential_type", ["ucs", "arcgis"])
-def test_credential_ca_certificate_is_written_and_its_path_injected(credential_type, ucs_server, arcgis_server, run_module, tmp_path):
+def test_credential_ca_certificate_is_written_and_its_path_injected(credential_type, ucs_server, arcgis_server,
+                                                                    run_module, tmp_path):
     if credential_type == "ucs":
         prefix, module, mode, wanted = "UCS", "ucs_server_mode", "maintenance", "maintenance"
         server, logins = ucs_server(tls=True, switch_seconds=0.2), {}
@@ -141,21 +150,32 @@ def test_credential_ca_certificate_is_written_and_its_path_injected(credential_t
 
 
 def test_arcgis_credential_token_url_and_referer(tmp_path):
-    environment = injected_environment("arcgis", tmp_path, token_url="https://portal.example.com/portal/sharing/rest/generateToken",
+    environment = injected_environment("arcgis", tmp_path,
+                                       token_url="https://portal.example.com/portal/sharing/rest/generateToken",
                                        referer="https://ops.example.com")
     assert environment["ARCGIS_TOKEN_URL"] == "https://portal.example.com/portal/sharing/rest/generateToken"
     assert environment["ARCGIS_REFERER"] == "https://ops.example.com"
     assert injected_environment("arcgis", tmp_path)["ARCGIS_TOKEN_URL"] == ""
 
 
-def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None):
+def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None, fact_storage=None):
     """One AWX job: ansible-runner, the engine AWX runs every job with, in a home of its own as
-    each job gets a fresh execution environment: no state file carries over from one to the next."""
+    each job gets a fresh execution environment: no state file carries over from one to the next.
+    With `fact_storage` (a directory standing for AWX's database), the job has fact storage on, as
+    AWX runs it: the job's jsonfile fact cache is filled from it first, and what the job wrote
+    there is saved back to it afterwards."""
     home = private_data_dir / "home"
     home.mkdir()
+    cache = private_data_dir / "artifacts" / "job" / "fact_cache"
+    if fact_storage is not None:
+        shutil.copytree(fact_storage, cache)
     runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, inventory=str(inventory),
-                                extravars=extravars or {}, quiet=True,
-                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "HOME": str(home)})
+                                extravars=extravars or {}, quiet=True, ident="job", fact_cache_type="jsonfile",
+                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"],
+                                         "HOME": str(home)})
+    if fact_storage is not None:
+        for path in cache.iterdir():
+            shutil.copy(path, fact_storage / path.name)
     output = runner.stdout.read()
     stats = next(event for event in runner.events if event["event"] == "playbook_on_stats")
     return runner, output, stats["event_data"].get("artifact_data", {})
@@ -181,9 +201,12 @@ def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
     runner, output, artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory)
     assert runner.rc == 0, output
     records = artifacts["window_records"]
-    assert {host: {s: (e["state"], e["mode_before"]) for s, e in record.items()} for host, record in records.items()} == {
-        "app1": {"ucs": ("open", "production"), "arcgis": ("open", "editable")}, "app2": {"ucs": ("open", "maintenance")}}
-    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("maintenance", "READ_ONLY", "maintenance")
+    assert {host: {s: (e["state"], e["mode_before"]) for s, e in record.items()}
+            for host, record in records.items()} == {
+        "app1": {"ucs": ("open", "production"), "arcgis": ("open", "editable")},
+        "app2": {"ucs": ("open", "maintenance")}}
+    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == (
+        "maintenance", "READ_ONLY", "maintenance")
 
     # AWX passes a node's set_stats artifacts as extra variables to the nodes after it.
     runner, output, _artifacts = run_job(ansible_runner, jobs["work"], "work.yml", inventory, extravars=artifacts)
@@ -193,8 +216,79 @@ def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
     assert "no record" not in output
     # Exit publishes the closed record: a later node (a retried exit) has nothing to do.
     assert {e["state"] for record in closed["window_records"].values() for e in record.values()} == {"closed"}
-    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == ("production", "EDITABLE", "maintenance")
+    assert (app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]) == (
+        "production", "EDITABLE", "maintenance")
     assert app2_ucs.state()["switches"] == 0
+
+
+def test_awx_job_templates_without_a_workflow_keep_the_record_in_fact_storage(ucs_server, arcgis_server, tmp_path):
+    """Enter and exit as two job templates (a schedule each, or launched by hand) that share
+    nothing but AWX's fact storage: no workflow artifacts, no state file, a fresh home each; then
+    an exit that fails, relaunched."""
+    ansible_runner = pytest.importorskip("ansible_runner")
+    app1_ucs = ucs_server(switch_seconds=0.3)
+    app1_site = arcgis_server(read_only_seconds=0.3, editable_seconds=0.3)
+    app2_ucs = ucs_server(initial_mode="maintenance")
+
+    def inventory(password):
+        path = tmp_path / ("inventory-%s.yml" % password)
+        path.write_text(yaml.safe_dump({"all": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                     "window_arcgis_username": "admin", "window_arcgis_password": password},
+            "hosts": {"app1": {"window_ucs_url": app1_ucs.url, "window_arcgis_url": app1_site.url},
+                      "app2": {"window_ucs_url": app2_ucs.url}}}}))
+        return path
+
+    def modes():
+        return app1_ucs.state()["mode"], app1_site.state()["mode"], app2_ucs.state()["mode"]
+    kept = tmp_path / "awx-facts"
+    kept.mkdir()
+    jobs = {}
+    for name in ("enter", "exit-typo", "exit"):
+        jobs[name] = tmp_path / name
+        shutil.copytree(os.path.join(AWX, "project"), jobs[name] / "project")
+
+    runner, output, _artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory("admin"),
+                                         fact_storage=kept)
+    assert runner.rc == 0, output
+    # One cache file per host (ansible-core names them after the host, with a prefix on newer cores).
+    assert sorted(p.name[-4:] for p in kept.iterdir()) == ["app1", "app2"]
+    assert modes() == ("maintenance", "READ_ONLY", "maintenance")
+
+    # Sunday morning, a typo in the ArcGIS credential: exit fails, and the record is not lost.
+    runner, output, _artifacts = run_job(ansible_runner, jobs["exit-typo"], "exit.yml", inventory("typo"),
+                                         fact_storage=kept)
+    assert runner.rc != 0
+    assert "authentication failed" in output and "no record" not in output
+    assert app1_site.state()["mode"] == "READ_ONLY"
+
+    # Relaunched with the credential fixed: everything back, though nothing but the facts carried the record.
+    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory("admin"),
+                                         fact_storage=kept)
+    assert runner.rc == 0, output
+    assert "no record" not in output
+    assert modes() == ("production", "EDITABLE", "maintenance")
+    assert app2_ucs.state()["switches"] == 0
+    facts = json.loads(next(kept.glob("*app1")).read_text())
+    if "__payload__" in facts:  # ansible-core 2.19 and later wrap what the jsonfile cache keeps
+        facts = json.loads(facts["__payload__"])
+    assert {e["state"] for e in facts["window_record"].values()} == {"closed"}
+
+
+def test_exit_without_any_record_names_the_three_ways_a_record_travels(ucs_server, tmp_path):
+    ansible_runner = pytest.importorskip("ansible_runner")
+    ucs = ucs_server(initial_mode="maintenance")
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+        "hosts": {"app1": {"window_ucs_url": ucs.url}}}}))
+    job = tmp_path / "exit"
+    shutil.copytree(os.path.join(AWX, "project"), job / "project")
+    runner, output, _artifacts = run_job(ansible_runner, job, "exit.yml", inventory)
+    assert runner.rc != 0
+    assert "a workflow (set_stats window_records)" in output and "fact storage on both job templates" in output
+    assert "a window_state_file on a persistent volume" in output
+    assert ucs.state()["mode"] == "maintenance" and ucs.state()["switches"] == 0
 
 
 def test_execution_environment_introspection_lists_requests():
@@ -202,8 +296,10 @@ def test_execution_environment_introspection_lists_requests():
     if builder is None:
         pytest.skip("ansible-builder is installed with the newest ansible-core only")
     collections_root = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
-    completed = subprocess.run([builder, "introspect", "--sanitize", collections_root], capture_output=True, text=True, check=True)
+    completed = subprocess.run([builder, "introspect", "--sanitize", collections_root],
+                               capture_output=True, text=True, check=True)
     # ansible-builder prints YAML whose python section lists requirement lines with their source.
     document = yaml.safe_load(completed.stdout)
     lines = document["python"]
-    assert any(line.startswith("requests>=2.25.0") and "opsmodes.maintenance" in line for line in lines), completed.stdout
+    assert any(line.startswith("requests>=2.25.0") and "opsmodes.maintenance" in line
+               for line in lines), completed.stdout
