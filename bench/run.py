@@ -14,7 +14,9 @@ Everything runs in one process, side by side and alternating, against the emulat
   the same hosts and forks, alternating;
 - overshoot: with a switch of known length, how long after the server finished the module's
   confirming request came, and how often a switching server was polled;
-- scale: the role's enter + exit over 10, 50 and 100 hosts, 5 forks and forks = hosts;
+- scale: the role's enter and exit over 100 hosts at forks 5 and 300 hosts at forks 5 and 50, each
+  phase right beside Ansible's own floor (as many `ansible.builtin.debug` tasks per host); and the
+  state file's time under its lock per write, from RecordStore itself;
 - start-up: what one module run costs on the controller, and where that goes.
 
 Results go to bench/RESULTS.md (and bench/results/*.json), with the machine they ran on.
@@ -24,16 +26,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 
@@ -133,7 +137,8 @@ def bench_modules(hosts, forks, rounds, workdir):
         ("ucs module", "ucs_module.yml", "ucs", {"wanted": "maintenance"}),
         ("ucs uri", "ucs_uri.yml", "ucs", {"wanted": "maintenance"}),
         ("arcgis module", "arcgis_module.yml", "arcgis", {"wanted": "read_only"}),
-        ("arcgis module, token", "arcgis_module.yml", "arcgis", {"wanted": "read_only", "arcgis_token": "{{ arcgis_token_value }}"}),
+        ("arcgis module, token", "arcgis_module.yml", "arcgis",
+         {"wanted": "read_only", "arcgis_token": "{{ arcgis_token_value }}"}),
         ("arcgis uri", "arcgis_uri.yml", "arcgis", {"wanted": "read_only"}),
     ]
     results = {}
@@ -144,15 +149,15 @@ def bench_modules(hosts, forks, rounds, workdir):
                     if state == "changing" and kind is None and _round > 0:
                         continue
                     servers = prepare(kind, state == "converged") if kind else []
-                    seconds, _peak, code, output = run_playbook(os.path.join(PLAYBOOKS, playbook), inventory, forks, extra)
+                    seconds, _peak, code, output = run_playbook(os.path.join(PLAYBOOKS, playbook), inventory, forks,
+                                                                extra)
                     if code != 0:
                         raise RuntimeError("%s (%s) failed:\n%s" % (name, state, output[-3000:]))
                     entry = results.setdefault(state, {}).setdefault(name, {"seconds": [], "requests_per_server": []})
                     entry["seconds"].append(seconds)
                     entry["requests_per_server"].append(requests_per_server(servers) if servers else 0)
     finally:
-        for server in ucs_servers + arcgis_servers:
-            server.stop()
+        stop_all(ucs_servers + arcgis_servers)
     for by_name in results.values():
         for entry in by_name.values():
             entry["median_seconds"] = statistics.median(entry["seconds"])
@@ -177,33 +182,52 @@ def _check_modes(name, phase, ucs_servers, arcgis_servers, ucs_wanted, arcgis_wa
     wrong = ["ucs %d: %s" % (i, m) for i, m in enumerate(ucs_modes) if m != ucs_wanted]
     wrong += ["arcgis %d: %s" % (i, m) for i, m in enumerate(arcgis_modes) if m != arcgis_wanted]
     if wrong:
-        raise RuntimeError("%s: after %s, not in %s / %s: %s" % (name, phase, ucs_wanted, arcgis_wanted, ", ".join(wrong)))
+        raise RuntimeError("%s: after %s, not in %s / %s: %s"
+                           % (name, phase, ucs_wanted, arcgis_wanted, ", ".join(wrong)))
+
+
+def stop_all(servers):
+    """Stop emulators side by side: each stop waits up to half a second for its server's loop."""
+    threads = [threading.Thread(target=server.stop) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def window_servers(hosts, switch_seconds, site_every, inventory):
+    """Each host its own emulated UCS server, every `site_every`-th host, starting with the first so that even
+    a smoke run with few hosts has a site, also an ArcGIS site; all in this process, a thread each. The
+    inventory is written to `inventory`. Returns (UCS servers, ArcGIS servers)."""
+    ucs_servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
+    arcgis_servers = [ArcgisEmulator(read_only_seconds=switch_seconds, editable_seconds=switch_seconds).start()
+                      for _index in range(0, hosts, site_every)]
+    host_vars = {}
+    for index, ucs_server in enumerate(ucs_servers):
+        host_vars["h%03d" % index] = {"window_ucs_url": ucs_server.url}
+        if index % site_every == 0:
+            host_vars["h%03d" % index].update(window_arcgis_url=arcgis_servers[index // site_every].url,
+                                              window_arcgis_username="admin", window_arcgis_password="admin")
+    write_inventory(inventory, host_vars)
+    return ucs_servers, arcgis_servers
 
 
 def bench_window(hosts, forks, rounds, switch_seconds, workdir):
     """The role's enter then exit, each its own ansible-playbook run as users run them, against
     the bare module tasks in as many runs, so that both pay Ansible's start-up equally."""
-    ucs_servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
-    # Every third host, starting with the first, so that even a smoke run with few hosts has a site.
-    arcgis_servers = [ArcgisEmulator(read_only_seconds=switch_seconds, editable_seconds=switch_seconds).start()
-                      for _index in range(0, hosts, 3)]
     inventory = os.path.join(workdir, "window.json")
-    host_vars = {}
-    for index, ucs_server in enumerate(ucs_servers):
-        host_vars["h%03d" % index] = {"window_ucs_url": ucs_server.url}
-        if index % 3 == 0:
-            host_vars["h%03d" % index].update(window_arcgis_url=arcgis_servers[index // 3].url, window_arcgis_username="admin",
-                                              window_arcgis_password="admin")
-    write_inventory(inventory, host_vars)
+    ucs_servers, arcgis_servers = window_servers(hosts, switch_seconds, 3, inventory)
     state_file = os.path.join(workdir, "window-state.json")
     variants = {
         "role": [("enter", "opsmodes.maintenance.enter"), ("exit", "opsmodes.maintenance.exit")],
-        "floor": [("enter", os.path.join(PLAYBOOKS, "window_floor_enter.yml")), ("exit", os.path.join(PLAYBOOKS, "window_floor_exit.yml"))],
+        "floor": [("enter", os.path.join(PLAYBOOKS, "window_floor_enter.yml")),
+                  ("exit", os.path.join(PLAYBOOKS, "window_floor_exit.yml"))],
         # Not a contender: what any two runs over these hosts cost, to show what is left to gain.
         "ping": [("enter", os.path.join(PLAYBOOKS, "ping.yml")), ("exit", os.path.join(PLAYBOOKS, "ping.yml"))],
     }
     entered = ("maintenance", "READ_ONLY")
-    results = {name: {"enter_seconds": [], "exit_seconds": [], "seconds": [], "ucs_requests": [], "arcgis_requests": []} for name in variants}
+    results = {name: {"enter_seconds": [], "exit_seconds": [], "seconds": [], "ucs_requests": [], "arcgis_requests": []}
+               for name in variants}
     try:
         for round_number in range(rounds):
             # Alternate which goes first, so that a drift of the machine's load favours neither.
@@ -218,7 +242,8 @@ def bench_window(hosts, forks, rounds, switch_seconds, workdir):
                     os.remove(state_file)
                 entry = results[name]
                 for phase, playbook in variants[name]:
-                    seconds, _peak, code, output = run_playbook(playbook, inventory, forks, {"window_state_file": state_file})
+                    seconds, _peak, code, output = run_playbook(playbook, inventory, forks,
+                                                                {"window_state_file": state_file})
                     if code != 0:
                         raise RuntimeError("%s %s failed:\n%s" % (name, phase, output[-3000:]))
                     _check_modes(name, phase, ucs_servers, arcgis_servers,
@@ -228,13 +253,12 @@ def bench_window(hosts, forks, rounds, switch_seconds, workdir):
                 entry["ucs_requests"].append(requests_per_server(ucs_servers))
                 entry["arcgis_requests"].append(requests_per_server(arcgis_servers))
     finally:
-        for server in ucs_servers + arcgis_servers:
-            server.stop()
+        stop_all(ucs_servers + arcgis_servers)
     for entry in results.values():
         for key in ("enter_seconds", "exit_seconds", "seconds", "ucs_requests", "arcgis_requests"):
             entry["median_" + key] = statistics.median(entry[key])
-    return {"hosts": hosts, "arcgis_sites": len(arcgis_servers), "forks": forks, "rounds": rounds, "switch_seconds": switch_seconds,
-            "variants": results}
+    return {"hosts": hosts, "arcgis_sites": len(arcgis_servers), "forks": forks, "rounds": rounds,
+            "switch_seconds": switch_seconds, "variants": results}
 
 
 # -- overshoot -----------------------------------------------------------------------------------
@@ -270,60 +294,307 @@ def bench_overshoot(samples, switch_seconds, workdir):
 
 
 # -- scale -----------------------------------------------------------------------------------------
-def bench_scale(sizes, switch_seconds, workdir):
+# The writes one host's phase makes to the state file, each a transaction under its lock, read from
+# plugins/action/window_phase.py for a host whose services all switch. The request task: one to open
+# the host's entries (_open_records) or to leave them (_leave_records), then per service it writes to
+# a "sending" note (_asking's on_write), and a "sent" note when the write returns a job (ArcGIS's does,
+# UCS's returns none). The confirm task: after enter one per switched service (_confirm_switches
+# clears `requested`), after exit one close per service (_close_records). Enter and exit make as many.
+PER_HOST_TRANSACTIONS = 1
+PER_SERVICE_TRANSACTIONS = {"ucs": {"sending": 1, "sent": 0, "confirm": 1},
+                            "arcgis": {"sending": 1, "sent": 1, "confirm": 1}}
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+PHASE_MODES = {"enter": ("maintenance", "READ_ONLY"), "exit": (UCS_START, ARCGIS_START)}
+DEBUG_FLOORS = {"enter": "debug_floor_enter.yml", "exit": "debug_floor_exit.yml"}
+
+
+def transactions_per_phase(hosts, sites):
+    per_service = {service: sum(counts.values()) for service, counts in PER_SERVICE_TRANSACTIONS.items()}
+    return hosts * (PER_HOST_TRANSACTIONS + per_service["ucs"]) + sites * per_service["arcgis"]
+
+
+def _failures(output):
+    """(hosts the recap counts failed or unreachable, the first few `fatal:` lines)."""
+    hosts = sorted(host for host, unreachable, failed in RECAP.findall(output) if int(unreachable) or int(failed))
+    return hosts, [line[:300] for line in output.splitlines() if line.startswith("fatal:")][:5]
+
+
+def _written_sequences(state_file):
+    """(entries, the sum of their sequences) in the state file: every write to an entry advances its
+    sequence, so what a phase added to the sum, plus one transaction per host that opens or leaves its
+    entries without advancing them, counts the phase's transactions (a check of the count above)."""
+    try:
+        with open(state_file, encoding="utf-8") as stream:
+            servers = json.load(stream)["servers"]
+    except (OSError, ValueError, KeyError):
+        return 0, 0
+    return len(servers), sum(entry["sequence"] for entry in servers.values())
+
+
+def _reset_window(ucs_servers, arcgis_servers, switch_seconds):
+    """Wait out a switch a failed phase left running, then put back in its mode before the window any
+    server that is not: how many were. A round starts where the first window on these hosts would."""
+    deadline = time.monotonic() + switch_seconds + 2
+    while time.monotonic() < deadline and None in sum(_window_modes(ucs_servers, arcgis_servers), []):
+        time.sleep(0.1)
+    ucs_modes, arcgis_modes = _window_modes(ucs_servers, arcgis_servers)
+    for server, mode in zip(ucs_servers, ucs_modes):
+        if mode != UCS_START:
+            with server.lock:
+                server.mode, server.switching_to = UCS_START, None
+    for server, mode in zip(arcgis_servers, arcgis_modes):
+        with server.lock:
+            server.jobs.clear()
+            if mode != ARCGIS_START:
+                server.mode, server.allow_editing = ARCGIS_START, True
+    return sum(m != UCS_START for m in ucs_modes) + sum(m != ARCGIS_START for m in arcgis_modes)
+
+
+def bench_scale(configs, switch_seconds, site_every, rounds, workdir):
+    """configs: (hosts, forks) pairs. Per configuration and round, each phase of the role (its own
+    ansible-playbook run with a state file, as users run it) right beside the debug floor of that
+    phase over the same inventory and forks; which of the two goes first alternates."""
+    inventory = os.path.join(workdir, "scale.json")
     out = []
-    for hosts in sizes:
-        for forks in sorted({5, hosts}):
-            servers = [UcsEmulator(switch_seconds=switch_seconds).start() for _index in range(hosts)]
-            try:
-                inventory = os.path.join(workdir, "scale.json")
-                write_inventory(inventory, {"h%03d" % i: {"window_ucs_url": s.url} for i, s in enumerate(servers)})
-                state_file = os.path.join(workdir, "scale-state.json")
-                if os.path.exists(state_file):
-                    os.remove(state_file)
-                row = {"hosts": hosts, "forks": forks}
-                for action in ("enter", "exit"):
-                    seconds, peak, code, output = run_playbook("opsmodes.maintenance." + action, inventory, forks,
-                                                               {"window_state_file": state_file}, sample_memory=True)
-                    if code != 0:
-                        raise RuntimeError(output[-3000:])
-                    row[action + "_seconds"], row[action + "_peak_mib"] = seconds, peak
-                    if action == "enter":
-                        row["all_entered"] = all(s.state()["mode"] == "maintenance" for s in servers)
-                row["requests"] = sum(len(s.requests) for s in servers)
-                row["all_restored"] = all(s.state()["mode"] == "production" for s in servers)
+    for hosts in sorted({hosts for hosts, _forks in configs}):
+        servers = window_servers(hosts, switch_seconds, site_every, inventory)
+        try:
+            for forks in [forks for size, forks in configs if size == hosts]:
+                row = {"hosts": hosts, "forks": forks, "arcgis_sites": len(servers[1]), "rounds": []}
+                for round_number in range(rounds):
+                    row["rounds"].append(_scale_round(servers, inventory, forks, round_number, switch_seconds, workdir))
+                row["median"] = {key: {measure: statistics.median(r[key][measure] for r in row["rounds"])
+                                       for measure in ("seconds", "peak_mib")}
+                                 for key in row["rounds"][0] if key != "servers_reset"}
                 out.append(row)
-            finally:
-                for server in servers:
-                    server.stop()
+        finally:
+            stop_all(servers[0] + servers[1])
     return out
 
 
-def switch_bound(row, switch_seconds):
-    """What the switches alone cost a phase whose fork holds its host until the switch is over (exit),
-    so that the hosts go through in batches of `forks`."""
-    return math.ceil(row["hosts"] / row["forks"]) * switch_seconds
+def _scale_round(servers, inventory, forks, round_number, switch_seconds, workdir):
+    ucs_servers, arcgis_servers = servers
+    state_file = os.path.join(workdir, "scale-state.json")
+    measures = {"servers_reset": _reset_window(ucs_servers, arcgis_servers, switch_seconds)}
+    if os.path.exists(state_file):
+        os.remove(state_file)
+    written = (0, 0)
+    for index, phase in enumerate(("enter", "exit")):
+        runs = [("floor", os.path.join(PLAYBOOKS, DEBUG_FLOORS[phase])), ("role", "opsmodes.maintenance." + phase)]
+        if (index + round_number) % 2:
+            runs.reverse()
+        for name, playbook in runs:
+            for server in ucs_servers + arcgis_servers:
+                server.clear_log()
+            seconds, peak, code, output = run_playbook(playbook, inventory, forks, {"window_state_file": state_file},
+                                                       sample_memory=True)
+            failed, fatal = _failures(output)
+            measure = {"seconds": seconds, "peak_mib": peak, "rc": code, "failed_hosts": failed, "fatal": fatal}
+            if name == "role":
+                entries, total = _written_sequences(state_file)
+                # Enter writes each entry first, at sequence 1, in its host's opening transaction.
+                measure["transactions"] = len(ucs_servers) + total - (entries if phase == "enter" else written[1])
+                written = entries, total
+                ucs_modes, arcgis_modes = _window_modes(ucs_servers, arcgis_servers)
+                ucs_wanted, arcgis_wanted = PHASE_MODES[phase]
+                measure.update(ucs_requests=requests_per_server(ucs_servers),
+                               arcgis_requests=requests_per_server(arcgis_servers),
+                               max_requests=max(len(s.requests) for s in ucs_servers + arcgis_servers),
+                               misplaced=sum(m != ucs_wanted for m in ucs_modes)
+                               + sum(m != arcgis_wanted for m in arcgis_modes))
+            measures["%s_%s" % (name, phase)] = measure
+            print("scale: %d hosts, forks %d, %s %s: %.1f s, exit code %d, load %.1f" % (
+                len(ucs_servers), forks, name, phase, seconds, code, os.getloadavg()[0]), file=sys.stderr, flush=True)
+    return measures
 
 
-def growth(scale, switch_seconds):
-    """How each measure grows with the hosts, from the smallest and largest runs at each forks."""
-    lines = ["How it grows (from the smallest to the largest run at the same forks):", ""]
-    for label, pick in (("5 forks", lambda row: row["forks"] == 5),
-                        ("forks = hosts", lambda row: row["forks"] == row["hosts"])):
-        # Rows of an earlier run (--keep) may hold variants that no longer exist.
-        rows = sorted((row for row in scale if pick(row) and "async" not in row), key=lambda row: row["hosts"])
-        if len(rows) < 2:
+def bench_record_lock(hosts, site_every, samples, workdir):
+    """Time under the state file's lock per write, from RecordStore itself: a file holding the entries
+    of `hosts` hosts' servers, each transaction reading it, advancing one entry as _note does, and
+    writing it (temporary file, fsync, rename, fsync of the directory). Once with fresh entries, as in
+    the bench's windows, and once with every entry's history full (HISTORY_LENGTH earlier windows)."""
+    out = {}
+    for name, history in (("fresh", 0), ("full history", record.HISTORY_LENGTH)):
+        path = os.path.join(workdir, "lock-%d.json" % history)
+        store = record.RecordStore(path)
+        store.check()
+        keys, now = [], record.utc_now()
+        with store.transaction() as records:
+            for index in range(hosts):
+                services = [("ucs", "production", "maintenance")]
+                if index % site_every == 0:
+                    services.append(("arcgis", ARCGIS_START, "READ_ONLY"))
+                for service, before, maintenance in services:
+                    url = "http://127.0.0.1:%d/%s" % (20000 + index, service)
+                    entry = record.new_entry(service, url, before, maintenance, "h%03d" % index, "bench", now)
+                    entry["history"] = [uuid.uuid4().hex for _window in range(history)]
+                    records.servers[entry["server"]] = entry
+                    keys.append(entry["server"])
+        times = []
+        for sample in range(samples):
+            key = keys[sample % len(keys)]
+            started = time.perf_counter()
+            with store.transaction() as records:
+                records.servers[key] = record.advanced(records.servers[key], requested=record.utc_now(),
+                                                       handle=None)
+            times.append(time.perf_counter() - started)
+        times.sort()
+        out[name] = {"servers": len(keys), "bytes": os.path.getsize(path), "median_seconds": statistics.median(times),
+                     "mean_seconds": statistics.mean(times), "p90_seconds": times[int(0.9 * (len(times) - 1))]}
+    return out
+
+
+# The issue's targets for the scale section: exit / enter at (hosts, forks) RATIO_AT; each phase at
+# FLOOR_AT within one switch plus FLOOR_FACTOR times its debug floor; the state file's lock within
+# LOCK_SHARE of a phase.
+RATIO_AT, RATIO_TARGET = (100, 5), 1.25
+FLOOR_AT, FLOOR_FACTOR = (300, 50), 2.0
+LOCK_SHARE = 0.10
+
+
+def scale_figures(row, switch_seconds):
+    """A configuration's medians, and how far beyond one switch each phase is, in debug floors."""
+    median = row["median"]
+    figures = {"ratio": ratio(median["role_exit"]["seconds"], median["role_enter"]["seconds"])}
+    for phase in ("enter", "exit"):
+        role, floor = median["role_" + phase]["seconds"], median["floor_" + phase]["seconds"]
+        figures[phase] = role
+        figures["floor_" + phase] = floor
+        figures["over_floor_" + phase] = ratio(role - switch_seconds, floor)
+        figures["bound_" + phase] = switch_seconds + FLOOR_FACTOR * floor
+    return figures
+
+
+def lock_shares(scale):
+    """(row, phase, transactions, {entries: (seconds under the lock, share of the phase)}) at the lock's host count."""
+    out = []
+    for row in scale["configs"]:
+        if row["hosts"] != scale["lock_hosts"]:
             continue
-        small, large = rows[0], rows[-1]
-        added = large["hosts"] - small["hosts"]
-        per_host = (large["enter_seconds"] - small["enter_seconds"]) / added
-        overhead = (large["enter_seconds"] - switch_bound(large, switch_seconds) - small["enter_seconds"] + switch_bound(small, switch_seconds)) / added
-        memory = (max(large["enter_peak_mib"], large["exit_peak_mib"]) - max(small["enter_peak_mib"], small["exit_peak_mib"])) / added
-        lines.append("- %s: enter costs %.2f s more per added host (one switch takes %.1f s), %.2f s of it beyond the switches' batches; "
-                     "peak memory grows by %.1f MiB per added host; requests by %.1f per added host, the same for every server."
-                     % (label, per_host, switch_seconds, overhead, memory, (large["requests"] - small["requests"]) / added))
+        transactions = transactions_per_phase(row["hosts"], row["arcgis_sites"])
+        for phase in ("enter", "exit"):
+            seconds = row["median"]["role_" + phase]["seconds"]
+            shares = {name: (transactions * entry["mean_seconds"], ratio(transactions * entry["mean_seconds"], seconds))
+                      for name, entry in scale["lock"].items()}
+            out.append((row, phase, transactions, shares))
+    return out
+
+
+def scale_targets(scale):
+    rows = []
+    switch = scale["switch_seconds"]
+    for row in scale["configs"]:
+        figures = scale_figures(row, switch)
+        where = "%d hosts, forks %d" % (row["hosts"], row["forks"])
+        if (row["hosts"], row["forks"]) == RATIO_AT:
+            rows.append(("scale: exit / enter <= %.2f at %s" % (RATIO_TARGET, where), "%.2f" % figures["ratio"],
+                         figures["ratio"] <= RATIO_TARGET))
+        if (row["hosts"], row["forks"]) == FLOOR_AT:
+            for phase in ("enter", "exit"):
+                rows.append(("scale: %s at %s <= switch + %g x debug floor" % (phase, where, FLOOR_FACTOR),
+                             "%.1f s (bound %.1f s)" % (figures[phase], figures["bound_" + phase]),
+                             figures[phase] <= figures["bound_" + phase]))
+    for row, phase, _transactions, shares in lock_shares(scale):
+        for name, (_locked, share) in shares.items():
+            rows.append(("state file's lock <= %d%% of %s at %d hosts, forks %d, %s entries" % (
+                LOCK_SHARE * 100, phase, row["hosts"], row["forks"], name), "%.1f%%" % (share * 100),
+                share <= LOCK_SHARE))
+    return rows
+
+
+def scale_report(scale):
+    switch = scale["switch_seconds"]
+    every = {2: "second", 3: "third", 4: "fourth"}.get(scale["site_every"], "%dth" % scale["site_every"])
+    lines = [
+        "## Scale: the role's phases against Ansible's own floor", "",
+        "Each host has its own emulated UCS server, every %s host (the first included) also an ArcGIS site, all "
+        "on 127.0.0.1 in the bench's process, a thread each; every switch takes %.1f s. The role: "
+        "`ansible-playbook opsmodes.maintenance.enter`, then `opsmodes.maintenance.exit`, with a state file "
+        "(removed before each round). The debug floor: bench/playbooks/debug_floor_enter.yml (3 "
+        "`ansible.builtin.debug` tasks per host, as enter runs 3) and debug_floor_exit.yml (4, the last "
+        "`run_once`, as exit), over the same inventory and forks, each run right beside its role phase, which of "
+        "the two first alternating. Over floor: (phase - one switch) / debug floor. Peak memory: resident memory "
+        "of the `ansible-playbook` process tree, sampled every 50 ms. Requests: from the emulators' logs, per "
+        "server and phase, the mean over the UCS servers (the busiest server of either kind in brackets) and over "
+        "the ArcGIS servers. %d round(s), median. Load average (1 min) before and after the section: %.2f, %.2f "
+        "on %d cores, other tests possibly running beside it."
+        % (every, switch, scale["rounds"], scale["load"][0], scale["load"][1], os.cpu_count()), "",
+        "| hosts | forks | enter (s) | exit (s) | exit / enter | debug floor enter (s) | debug floor exit (s) "
+        "| enter over floor | exit over floor | peak MiB enter / exit / floor "
+        "| requests per UCS server enter / exit | per ArcGIS server enter / exit | failed hosts "
+        "| servers not where they should be |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    roles = ("role_enter", "role_exit")
+    for row in scale["configs"]:
+        figures = scale_figures(row, switch)
+        enter, exit_ = row["rounds"][-1]["role_enter"], row["rounds"][-1]["role_exit"]
+        failed = {host for r in row["rounds"] for key in roles for host in r[key]["failed_hosts"]}
+        misplaced = max(r[key]["misplaced"] for r in row["rounds"] for key in roles)
+        peaks = [max(row["median"][key]["peak_mib"] for key in keys)
+                 for keys in (("role_enter",), ("role_exit",), ("floor_enter", "floor_exit"))]
+        lines.append(
+            "| %d | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.2f | %.0f / %.0f / %.0f "
+            "| %.1f / %.1f (%d / %d) | %.1f / %.1f | %d | %d |" % (
+                row["hosts"], row["forks"], figures["enter"], figures["exit"], figures["ratio"],
+                figures["floor_enter"], figures["floor_exit"], figures["over_floor_enter"], figures["over_floor_exit"],
+                peaks[0], peaks[1], peaks[2], enter["ucs_requests"], exit_["ucs_requests"], enter["max_requests"],
+                exit_["max_requests"], enter["arcgis_requests"], exit_["arcgis_requests"], len(failed), misplaced))
+    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
+    lines += ["| %s | %s | %s |" % (target, measured, "yes" if met else "**no**")
+              for target, measured, met in scale_targets(scale)]
+    fatal = [(row, key, line) for row in scale["configs"] for r in row["rounds"] for key, m in r.items()
+             if isinstance(m, dict) for line in m.get("fatal", [])]
+    if fatal:
+        lines += ["", "First failures seen:", ""]
+        lines += ["- %d hosts, forks %d, %s: `%s`" % (row["hosts"], row["forks"], key, line.replace("`", "'"))
+                  for row, key, line in fatal[:8]]
+    return lines + [""] + lock_report(scale)
+
+
+def lock_report(scale):
+    lines = [
+        "### The state file's lock", "",
+        "Every write of the record is a read-modify-write of the whole JSON file under its lock "
+        "(RecordStore.transaction: read, change, write a temporary file, fsync, rename, fsync the directory). "
+        "Measured by driving RecordStore directly, in the bench's process after the runs above, %d transactions "
+        "over a file holding the servers of %d hosts, each advancing one entry as the action's _note does; "
+        "uncontended, so the time under the lock alone. Transactions per phase, read from "
+        "plugins/action/window_phase.py: per host 1 (open or leave its entries), per service written a `sending` "
+        "note, plus a `sent` note for ArcGIS (its write returns a job, UCS's none), and per service 1 in confirm "
+        "(clearing `requested` after enter, closing after exit): 3 per UCS-only host, 6 per host with a site. "
+        "Counted in the run: from the state file after each phase, the entries' sequences (every write advances "
+        "one) plus one per host for the opening or leaving transaction. Share: transactions times the mean time "
+        "under the lock, over the phase's measured time; the writes are serial whatever the forks, so this is "
+        "what the lock costs at least (waiting for it, and reading the file outside it, not counted)."
+        % (scale["lock_samples"], scale["lock_hosts"]), "",
+        "| entries | file (KiB) | median (ms) | mean (ms) | p90 (ms) |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, entry in scale["lock"].items():
+        lines.append("| %d servers, %s | %.0f | %.2f | %.2f | %.2f |" % (
+            entry["servers"], name, entry["bytes"] / 1024, entry["median_seconds"] * 1000,
+            entry["mean_seconds"] * 1000, entry["p90_seconds"] * 1000))
+    names = list(scale["lock"])
+    lines += ["", "| hosts | forks | phase | transactions, from the code / counted in the run | phase (s) | "
+              + " | ".join("under the lock (s), %s entries | share, %s" % (name, name) for name in names) + " |",
+              "| ---: | ---: | --- | ---: | ---: |" + " ---: | ---: |" * len(names)]
+    for row, phase, transactions, shares in lock_shares(scale):
+        counted = [r["role_" + phase].get("transactions") for r in row["rounds"]]
+        lines.append("| %d | %d | %s | %d / %s | %.1f | " % (
+            row["hosts"], row["forks"], phase, transactions, ", ".join(str(c) for c in counted),
+            row["median"]["role_" + phase]["seconds"])
+            + " | ".join("%.1f | %.1f%%" % (shares[name][0], shares[name][1] * 100) for name in names) + " |")
     lines.append("")
-    return lines if len(lines) > 3 else []
+    return lines
+
+
+def scale_section(options, workdir):
+    configs = [tuple(int(n) for n in pair.split(":")) for pair in options.scale.split(",")]
+    load_before = os.getloadavg()[0]
+    rows = bench_scale(configs, options.scale_switch_seconds, options.scale_site_every, options.scale_rounds, workdir)
+    lock_hosts = max(hosts for hosts, _forks in configs)
+    lock = bench_record_lock(lock_hosts, options.scale_site_every, options.lock_samples, workdir)
+    return {"switch_seconds": options.scale_switch_seconds, "site_every": options.scale_site_every,
+            "rounds": options.scale_rounds, "configs": rows, "lock": lock, "lock_hosts": lock_hosts,
+            "lock_samples": options.lock_samples, "load": [load_before, os.getloadavg()[0]]}
 
 
 # -- module start-up --------------------------------------------------------------------------------
@@ -341,8 +612,10 @@ def bench_startup(runs, workdir):
     out = {
         "python_start": _median_seconds([python, "-c", "pass"], runs),
         "import_basic": _median_seconds([python, "-c", "import ansible.module_utils.basic"], runs),
-        "import_basic_and_requests": _median_seconds([python, "-c", "import ansible.module_utils.basic, requests"], runs),
-        "import_basic_and_urls": _median_seconds([python, "-c", "import ansible.module_utils.basic, ansible.module_utils.urls"], runs),
+        "import_basic_and_requests": _median_seconds(
+            [python, "-c", "import ansible.module_utils.basic, requests"], runs),
+        "import_basic_and_urls": _median_seconds(
+            [python, "-c", "import ansible.module_utils.basic, ansible.module_utils.urls"], runs),
     }
     with UcsEmulator(initial_mode="maintenance") as server:
         args = os.path.join(workdir, "args.json")
@@ -364,8 +637,10 @@ def machine():
         pass
     with open("/proc/meminfo", encoding="utf-8") as stream:
         memory = int(stream.readline().split()[1]) / 2 ** 20
-    ansible = subprocess.run([os.path.join(BIN, "ansible"), "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
-    return "%s; %d cores; %.0f GiB; %s; Python %s; %s" % (cpu, os.cpu_count(), memory, platform.platform(), platform.python_version(), ansible)
+    version = subprocess.run([os.path.join(BIN, "ansible"), "--version"], capture_output=True, text=True, check=True)
+    ansible = version.stdout.splitlines()[0]
+    return "%s; %d cores; %.0f GiB; %s; Python %s; %s" % (cpu, os.cpu_count(), memory, platform.platform(),
+                                                          platform.python_version(), ansible)
 
 
 def targets(results):
@@ -381,28 +656,35 @@ def targets(results):
         rows += [
             ("converged: ucs module / ucs uri <= 1.0", "%.2f" % ratio(seconds("ucs module"), seconds("ucs uri")),
              ratio(seconds("ucs module"), seconds("ucs uri")) <= 1.0),
-            ("converged: arcgis module / arcgis uri <= 0.55", "%.2f" % ratio(seconds("arcgis module"), seconds("arcgis uri")),
+            ("converged: arcgis module / arcgis uri <= 0.55",
+             "%.2f" % ratio(seconds("arcgis module"), seconds("arcgis uri")),
              ratio(seconds("arcgis module"), seconds("arcgis uri")) <= 0.55),
         ]
         for name in ("ucs module", "arcgis module", "arcgis module, token"):
             rows.append(("converged: %s / ping <= 1.4" % name, "%.2f" % ratio(seconds(name), seconds("ping")),
                          ratio(seconds(name), seconds("ping")) <= 1.4))
         for name, expected in (("ucs module", 1), ("arcgis module", 2), ("arcgis module, token", 1)):
-            rows.append(("converged: requests per server, %s = %d" % (name, expected), "%g" % requests(name), requests(name) == expected))
+            rows.append(("converged: requests per server, %s = %d" % (name, expected), "%g" % requests(name),
+                         requests(name) == expected))
     window = results.get("window")
     if window:
         role, floor = window["variants"]["role"]["median_seconds"], window["variants"]["floor"]["median_seconds"]
         rows.append(("role enter+exit / floor <= 1.2", "%.2f" % ratio(role, floor), ratio(role, floor) <= 1.2))
     for kind, entry in results.get("overshoot", {}).items():
-        rows.append(("%s overshoot: median < 0.5 s" % kind, "%.3f s" % entry["median_overshoot_seconds"], entry["median_overshoot_seconds"] < 0.5))
-        rows.append(("%s: polls while switching <= 2 per second" % kind, "%.2f" % entry["mean_polls_per_second"], entry["mean_polls_per_second"] <= 2.0))
+        rows.append(("%s overshoot: median < 0.5 s" % kind, "%.3f s" % entry["median_overshoot_seconds"],
+                     entry["median_overshoot_seconds"] < 0.5))
+        rows.append(("%s: polls while switching <= 2 per second" % kind, "%.2f" % entry["mean_polls_per_second"],
+                     entry["mean_polls_per_second"] <= 2.0))
+    if isinstance(results.get("scale"), dict):
+        rows += scale_targets(results["scale"])
     return rows
 
 
 def report(results, options):
     lines = ["# Benchmarks", "", "Measured by `make bench` (bench/run.py) on: " + results["machine"] + ".", ""]
     if options.keep:
-        lines += ["Parts other than %s were measured in an earlier run on the same machine (`--keep`)." % options.only, ""]
+        lines += ["Parts other than %s were measured in an earlier run on the same machine (`--keep`)." % options.only,
+                  ""]
     rows = targets(results)
     if rows:
         lines += ["## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
@@ -411,43 +693,51 @@ def report(results, options):
     modules = results.get("modules")
     if modules:
         lines += ["## Modules against hand-written `uri` playbooks and `ping`", "",
-                  "%d inventory hosts, each with its own emulated server, forks %d; runs alternate between the variants, "
-                  "%d rounds converged and %d changing (switch 1 s); median wall time of the whole `ansible-playbook` run."
+                  "%d inventory hosts, each with its own emulated server, forks %d; runs alternate between the "
+                  "variants, %d rounds converged and %d changing (switch 1 s); median wall time of the whole "
+                  "`ansible-playbook` run."
                   % (options.hosts, options.forks, options.rounds, max(2, options.rounds // 2)), ""]
         for state in ("converged", "changing"):
             by = modules[state]
             ping = modules["converged"]["ping"]["median_seconds"]
-            lines += ["### %s run" % state.capitalize(), "", "| variant | wall time (s) | vs ping | requests per server |", "| --- | ---: | ---: | ---: |"]
+            lines += ["### %s run" % state.capitalize(), "",
+                      "| variant | wall time (s) | vs ping | requests per server |", "| --- | ---: | ---: | ---: |"]
             for name, entry in by.items():
-                lines.append("| %s | %.2f | %.2f | %g |" % (name, entry["median_seconds"], ratio(entry["median_seconds"], ping),
-                                                            entry["median_requests_per_server"]))
+                lines.append("| %s | %.2f | %.2f | %g |"
+                             % (name, entry["median_seconds"], ratio(entry["median_seconds"], ping),
+                                entry["median_requests_per_server"]))
             lines += ["", "| ratio | value |", "| --- | ---: |",
-                      "| ucs module / ucs uri | %.2f |" % ratio(by["ucs module"]["median_seconds"], by["ucs uri"]["median_seconds"]),
-                      "| arcgis module / arcgis uri | %.2f |" % ratio(by["arcgis module"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
+                      "| ucs module / ucs uri | %.2f |"
+                      % ratio(by["ucs module"]["median_seconds"], by["ucs uri"]["median_seconds"]),
+                      "| arcgis module / arcgis uri | %.2f |"
+                      % ratio(by["arcgis module"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
                       "| arcgis module with a token / arcgis uri | %.2f |"
                       % ratio(by["arcgis module, token"]["median_seconds"], by["arcgis uri"]["median_seconds"]),
                       ""]
     window = results.get("window")
     if window:
         lines += ["## The role's window against the floor by hand", "",
-                  "%d inventory hosts, each with its own emulated UCS server, every third (%d) also an ArcGIS site; every switch takes "
-                  "%.1f s; forks %d; %d rounds, alternating which variant goes first. The role: `ansible-playbook "
-                  "opsmodes.maintenance.enter` then `opsmodes.maintenance.exit`, with a state file (removed before each round). The floor: "
-                  "bench/playbooks/window_floor_enter.yml then window_floor_exit.yml, one bare module task per service each, no record, "
-                  "connection local from the inventory as for the role (which delegates to localhost). Both are two `ansible-playbook` "
-                  "runs; every server is checked in maintenance after enter and back in its mode before the window after exit. "
-                  "ping: `ansible.builtin.ping` run twice over the same hosts, what Ansible itself costs, for reference. Median "
-                  "wall time; enter + exit is the median of each round's sum."
-                  % (window["hosts"], window["arcgis_sites"], window["switch_seconds"], window["forks"], window["rounds"]), "",
-                  "| variant | enter (s) | exit (s) | enter + exit (s) | requests per UCS server | requests per ArcGIS server |",
+                  "%d inventory hosts, each with its own emulated UCS server, every third (%d) also an ArcGIS site; "
+                  "every switch takes %.1f s; forks %d; %d rounds, alternating which variant goes first. The role: "
+                  "`ansible-playbook opsmodes.maintenance.enter` then `opsmodes.maintenance.exit`, with a state file "
+                  "(removed before each round). The floor: bench/playbooks/window_floor_enter.yml then "
+                  "window_floor_exit.yml, one bare module task per service each, no record, connection local from the "
+                  "inventory as for the role (which delegates to localhost). Both are two `ansible-playbook` runs; "
+                  "every server is checked in maintenance after enter and back in its mode before the window after "
+                  "exit. ping: `ansible.builtin.ping` run twice over the same hosts, what Ansible itself costs, for "
+                  "reference. Median wall time; enter + exit is the median of each round's sum."
+                  % (window["hosts"], window["arcgis_sites"], window["switch_seconds"], window["forks"],
+                     window["rounds"]), "",
+                  "| variant | enter (s) | exit (s) | enter + exit (s) | requests per UCS server "
+                  "| requests per ArcGIS server |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for name in ("role", "floor", "ping"):
             entry = window["variants"].get(name)
             if entry is None:
                 continue
-            lines.append("| %s | %.2f | %.2f | %.2f | %g | %g |" % (name, entry["median_enter_seconds"], entry["median_exit_seconds"],
-                                                                    entry["median_seconds"], entry["median_ucs_requests"],
-                                                                    entry["median_arcgis_requests"]))
+            lines.append("| %s | %.2f | %.2f | %.2f | %g | %g |"
+                         % (name, entry["median_enter_seconds"], entry["median_exit_seconds"], entry["median_seconds"],
+                            entry["median_ucs_requests"], entry["median_arcgis_requests"]))
         role, floor = window["variants"]["role"], window["variants"]["floor"]
         lines += ["", "| ratio | value |", "| --- | ---: |",
                   "| role / floor, enter | %.2f |" % ratio(role["median_enter_seconds"], floor["median_enter_seconds"]),
@@ -455,40 +745,20 @@ def report(results, options):
                   "| role / floor, enter + exit | %.2f |" % ratio(role["median_seconds"], floor["median_seconds"]), ""]
     overshoot = results.get("overshoot")
     if overshoot:
-        lines += ["## Overshoot", "", "A switch of %.1f s, %d samples per module: the time from the end of the switch (known to the emulator) "
-                  "to the arrival of the module's confirming request, after which the task returns; and the requests the server got "
-                  "while it switched." % (options.switch_seconds, options.samples), "",
-                  "| module | median overshoot (s) | max (s) | polls per second while switching (mean) |", "| --- | ---: | ---: | ---: |"]
+        lines += ["## Overshoot", "",
+                  "A switch of %.1f s, %d samples per module: the time from the end of the switch (known to the "
+                  "emulator) to the arrival of the module's confirming request, after which the task returns; and the "
+                  "requests the server got while it switched." % (options.switch_seconds, options.samples), "",
+                  "| module | median overshoot (s) | max (s) | polls per second while switching (mean) |",
+                  "| --- | ---: | ---: | ---: |"]
         for kind, entry in overshoot.items():
-            values = (kind, entry["median_overshoot_seconds"], max(entry["overshoot_seconds"]), entry["mean_polls_per_second"])
+            values = (kind, entry["median_overshoot_seconds"], max(entry["overshoot_seconds"]),
+                      entry["mean_polls_per_second"])
             lines.append("| %s | %.3f | %.3f | %.2f |" % values)
         lines.append("")
     scale = results.get("scale")
-    if scale:
-        lines += ["## Scale: the role's enter + exit", "",
-                  "Each host has its own emulated UCS server whose switch takes %.1f s; `opsmodes.maintenance.enter` then "
-                  "`opsmodes.maintenance.exit`, each a separate `ansible-playbook` run with a state file. Switches alone: what the "
-                  "switches cost one phase when the hosts go through in batches of forks (hosts / forks rounded up, times one switch). "
-                  "Peak memory: the resident memory of the whole process tree, sampled every 50 ms." % options.scale_switch_seconds, "",
-                  "| hosts | forks | enter (s) | exit (s) | switches alone (s) | peak memory (MiB) | requests | all restored |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-        for row in scale:
-            if "async" in row:
-                continue
-            lines.append("| %d | %d | %.1f | %.1f | %.0f | %.0f | %d | %s |" % (
-                row["hosts"], row["forks"], row["enter_seconds"], row["exit_seconds"], switch_bound(row, options.scale_switch_seconds),
-                max(row["enter_peak_mib"], row["exit_peak_mib"]), row["requests"],
-                "yes" if row["all_restored"] and row.get("all_entered", True) else "NO"))
-        lines.append("")
-        lines += growth(scale, options.scale_switch_seconds)
-        lines += ["The role switches a host's services in threads inside the task, without `async`. Enter asks for every "
-                  "host's switch without waiting and a second task waits for them all, so its time is not bound by batches of "
-                  "forks: with 5 forks it stays well under the switches alone. Exit still waits for each host's switch before its "
-                  "fork takes the next host, so with 5 forks it pays the switch once per batch of 5 hosts and grows with hosts / "
-                  "forks; with forks = hosts both pay it about once. What else grows with the hosts is "
-                  "Ansible's own per-host work (templating, the task's worker process, the record's locked write per host), which "
-                  "this machine's %d cores do two at a time whatever the forks. Memory grows with the forks, each a Python process, "
-                  "not with the hosts." % os.cpu_count(), ""]
+    if isinstance(scale, dict):
+        lines += scale_report(scale)
     startup = results.get("startup")
     if startup:
         lines += ["## Module start-up", "", "Median of %d runs on this machine." % options.startup_runs, "",
@@ -509,11 +779,15 @@ def main():
     parser.add_argument("--window-switch-seconds", type=float, default=2.0)
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--switch-seconds", type=float, default=3.0)
-    parser.add_argument("--scale", default="10,50,100")
-    parser.add_argument("--scale-switch-seconds", type=float, default=5.0)
+    parser.add_argument("--scale", default="100:5,300:5,300:50", help="hosts:forks,... for the scale section")
+    parser.add_argument("--scale-switch-seconds", type=float, default=4.0)
+    parser.add_argument("--scale-site-every", type=int, default=4, help="every n-th host is also an ArcGIS site")
+    parser.add_argument("--scale-rounds", type=int, default=1)
+    parser.add_argument("--lock-samples", type=int, default=300)
     parser.add_argument("--startup-runs", type=int, default=20)
     parser.add_argument("--only", default="modules,window,overshoot,scale,startup")
-    parser.add_argument("--keep", help="a results JSON of an earlier run on this machine whose parts not run now are kept")
+    parser.add_argument("--keep",
+                        help="a results JSON of an earlier run on this machine whose parts not run now are kept")
     options = parser.parse_args()
     parts = options.only.split(",")
     results = {"machine": machine()}
@@ -524,11 +798,12 @@ def main():
         if "modules" in parts:
             results["modules"] = bench_modules(options.hosts, options.forks, options.rounds, workdir)
         if "window" in parts:
-            results["window"] = bench_window(options.window_hosts, options.window_forks, options.rounds, options.window_switch_seconds, workdir)
+            results["window"] = bench_window(options.window_hosts, options.window_forks, options.rounds,
+                                             options.window_switch_seconds, workdir)
         if "overshoot" in parts:
             results["overshoot"] = bench_overshoot(options.samples, options.switch_seconds, workdir)
         if "scale" in parts:
-            results["scale"] = bench_scale([int(n) for n in options.scale.split(",")], options.scale_switch_seconds, workdir)
+            results["scale"] = scale_section(options, workdir)
         if "startup" in parts:
             results["startup"] = bench_startup(options.startup_runs, workdir)
     os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)

@@ -415,8 +415,8 @@ class RecordStore:
             if waited >= self.lock_timeout:
                 raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it "
                                   "is held by %s. Nothing more was switched by this run. If no such process runs any "
-                                  "more, the lock is free again; run again." % (self.path, self.lock_timeout,
-                                                                               self._holder()))
+                                  "more, the lock is free again; run again."
+                                  % (self.path, self.lock_timeout, self._holder()))
             if notices and waited >= notices[0]:
                 self.notify("waiting %d s so far (at most %s s) for the lock of the state file %s, held by %s" % (
                     waited, self.lock_timeout, self.path, self._holder()))

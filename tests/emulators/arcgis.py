@@ -28,7 +28,8 @@ ADMIN_RESOURCES = ("machines", "clusters", "system", "services", "security", "da
                    "usagereports", "webhooks")
 _SERVICE_FAILED = "Failed to update the site mode. Service 'SampleWorldCities.MapServer' failed to restart."
 _STORE_FAILED = "Failed to update the site mode. The configuration store is not accessible."
-_CREDENTIALS_IN_QUERY = "Credentials must not be passed in the query string. Use POST with the credentials in the request body."
+_CREDENTIALS_IN_QUERY = ("Credentials must not be passed in the query string. "
+                         "Use POST with the credentials in the request body.")
 
 _ADMIN_OFF = """<html><head><title>ArcGIS Web Adaptor</title></head>
 <body><h2>Administrative access is disabled</h2><p>Administrative access to ArcGIS Server through this Web Adaptor is
@@ -171,24 +172,28 @@ class ArcgisEmulator(Emulator):
     def state(self):
         with self.lock:
             self._settle()
+            running = [j["jobid"] for j in self.jobs.values()
+                       if j["status"] in ("SUBMITTED", "EXECUTING", "CANCELLING")]
             return {"mode": self.mode, "allow_editing_via_services": self.allow_editing, "updates": self.updates,
-                    "tokens_issued": len(self.tokens),
-                    "running_jobs": [j["jobid"] for j in self.jobs.values() if j["status"] in ("SUBMITTED", "EXECUTING", "CANCELLING")]}
+                    "tokens_issued": len(self.tokens), "running_jobs": running}
 
     def issue_token(self, lifetime=None, referer=None):
         """A valid token, as an administrator would hand one to the module."""
         with self.lock:
             value = secrets.token_urlsafe(32)
-            self.tokens[value] = {"expires": time.time() + (lifetime or self.token_lifetime), "referer": referer, "uses": self.token_uses}
+            self.tokens[value] = {"expires": time.time() + (lifetime or self.token_lifetime), "referer": referer,
+                                  "uses": self.token_uses}
             return value
 
     # -- answers -----------------------------------------------------------------------------
     def error(self, status, message):
-        return Response.json({"status": "error", "messages": [message], "code": status}, status=status if self.error_status else 200)
+        return Response.json({"status": "error", "messages": [message], "code": status},
+                             status=status if self.error_status else 200)
 
     def injected_status(self, status):
         # A real HTTP status, as a web adaptor, proxy or the servlet container answers it.
-        return Response.text("<html><body><h1>HTTP Status %d</h1></body></html>" % status, status=status, content_type="text/html")
+        return Response.text("<html><body><h1>HTTP Status %d</h1></body></html>" % status, status=status,
+                             content_type="text/html")
 
     @staticmethod
     def _token_error(code, message, details=()):
@@ -235,7 +240,8 @@ class ArcgisEmulator(Emulator):
             job = None if self.job_missing else self.jobs.get(path[len("/system/jobs/"):])
             if job is None:
                 return self.error(404, "Job '%s' does not exist." % path[len("/system/jobs/"):])
-            return Response.json({k: v for k, v in job.items() if k not in ("starts", "ends", "siteMode", "allowEditingViaServices")})
+            hidden = ("starts", "ends", "siteMode", "allowEditingViaServices")
+            return Response.json({k: v for k, v in job.items() if k not in hidden})
         if path == "":
             # The "Site" page's JSON view (isServerLicensed a string, as in its example): the resources a
             # client may go on to, the version.
@@ -258,7 +264,8 @@ class ArcgisEmulator(Emulator):
             return self._token_error(400, "Unable to generate token.", ["Invalid client type '%s'." % client])
         if self.portal and client != "referer":
             return self._token_error(400, "Unable to generate token.",
-                                     ["Client type '%s' is not supported on a server federated with a portal. Use 'referer'." % client])
+                                     ["Client type '%s' is not supported on a server federated with a portal. "
+                                      "Use 'referer'." % client])
         if client == "referer" and not params.get("referer"):
             return self._token_error(400, "Unable to generate token.", ["'referer' must be specified."])
         minutes = float(params.get("expiration") or 60)
@@ -295,7 +302,8 @@ class ArcgisEmulator(Emulator):
         if not value and bearer.lower().startswith("bearer "):
             value = bearer[len("bearer "):].strip()
         if not value:
-            return self.error(499, "Unauthorized access. Token not found. You can generate a token using the 'generateToken' operation.")
+            return self.error(499, "Unauthorized access. Token not found. "
+                                   "You can generate a token using the 'generateToken' operation.")
         token = self.tokens.get(value)
         if token is None:
             return self.error(498, "Invalid token.")
@@ -316,7 +324,8 @@ class ArcgisEmulator(Emulator):
     def _update(self, params):
         site_mode = params.get("siteMode", "")
         if site_mode not in SITE_MODES:
-            return self.error(400, "Invalid value '%s' for parameter 'siteMode'. Expected READ_ONLY or EDITABLE." % site_mode)
+            return self.error(400, "Invalid value '%s' for parameter 'siteMode'. "
+                                   "Expected READ_ONLY or EDITABLE." % site_mode)
         if self.update_forbidden:
             return self.error(403, "User does not have permissions to access 'mode/update'.")
         if any(job["status"] in ("SUBMITTED", "EXECUTING", "CANCELLING") for job in self.jobs.values()):
@@ -339,7 +348,8 @@ class ArcgisEmulator(Emulator):
         self.jobs[job["jobid"]] = job
         if _bool(params.get("runAsync"), False):
             self._settle()
-            return Response.json({"status": "success", "jobid": job["jobid"]} if self.async_jobid else {"status": "success"})
+            answer = {"status": "success", "jobid": job["jobid"]} if self.async_jobid else {"status": "success"}
+            return Response.json(answer)
         # Synchronous: the answer comes once the switch has ended and carries its outcome; the
         # job settles on its own clock like an asynchronous one.
         if self.job_result == "failed":

@@ -79,8 +79,8 @@ def run_playbook(tmp_path, tasks_yaml, check=False, diff=False, env=None, verbos
     if verbosity:
         command.append("-" + "v" * verbosity)
     command.extend(extra_args)
-    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-                       ANSIBLE_RETRY_FILES_ENABLED="false")
+    environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
     environment.update(env or {})
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600, check=False)
     output = completed.stdout + completed.stderr
@@ -173,7 +173,8 @@ def servers(ucs_server, arcgis_server):
     """app1 with a UCS server and an ArcGIS site, app2 with a UCS server already in maintenance."""
     def make(ucs_seconds=0.3, arcgis_seconds=0.3, **switches):
         app1_ucs = ucs_server(switch_seconds=ucs_seconds, **switches.get("app1_ucs", {}))
-        app1_site = arcgis_server(read_only_seconds=arcgis_seconds, editable_seconds=arcgis_seconds, **switches.get("app1_arcgis", {}))
+        app1_site = arcgis_server(read_only_seconds=arcgis_seconds, editable_seconds=arcgis_seconds,
+                                  **switches.get("app1_arcgis", {}))
         app2_ucs = ucs_server(switch_seconds=ucs_seconds, initial_mode="maintenance")
         hosts = {"app1": {"window_ucs_url": app1_ucs.url, "window_arcgis_url": app1_site.url},
                  "app2": {"window_ucs_url": app2_ucs.url}}

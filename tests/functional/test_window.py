@@ -39,20 +39,22 @@ class Operator:
     def command(self, playbook, extra_vars=None, args=()):
         if not os.path.isabs(playbook) and not playbook.startswith("opsmodes."):
             playbook = "opsmodes.maintenance." + playbook
-        return [os.path.join(BIN, "ansible-playbook"), playbook, "-i", str(self.inventory), "-e", json.dumps(extra_vars or {})] + list(args)
+        return [os.path.join(BIN, "ansible-playbook"), playbook, "-i", str(self.inventory),
+                "-e", json.dumps(extra_vars or {})] + list(args)
 
     def environment(self):
-        return dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_FORCE_COLOR="0", **self.env)
+        return dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="false", ANSIBLE_FORCE_COLOR="0",
+                    **self.env)
 
     def run(self, playbook, extra_vars=None, args=()):
-        completed = subprocess.run(self.command(playbook, extra_vars, args), capture_output=True, text=True, cwd=self.cwd,
-                                   env=self.environment(), timeout=PLAYBOOK_TIMEOUT, check=False)
+        completed = subprocess.run(self.command(playbook, extra_vars, args), capture_output=True, text=True,
+                                   cwd=self.cwd, env=self.environment(), timeout=PLAYBOOK_TIMEOUT, check=False)
         completed.output = completed.stdout + completed.stderr
         return completed
 
     def start(self, playbook, extra_vars=None, args=()):
-        return subprocess.Popen(self.command(playbook, extra_vars, args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                cwd=self.cwd, env=self.environment(), start_new_session=True)
+        return subprocess.Popen(self.command(playbook, extra_vars, args), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, cwd=self.cwd, env=self.environment(), start_new_session=True)
 
     def hosts(self, hosts, **common):
         self.inventory_hosts = hosts
@@ -105,7 +107,8 @@ def kill(process, signum=signal.SIGKILL):
 
 def posts(server):
     """The writes a server got: UCS mode POSTs, ArcGIS mode updates (every ArcGIS call is a POST)."""
-    return [r for r in server.requests if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update"))]
+    return [r for r in server.requests
+            if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update"))]
 
 
 def modes(*servers):
@@ -214,7 +217,8 @@ def test_enter_worker_left_running_by_kill_9_does_not_switch_behind_a_later_exit
     ucs = ucs_server(switch_seconds=0.3, faults=["slow=0:1:GET:/server/status$", "slow=15:1:GET:/server/status$"])
     operator.hosts({"app1": {"window_ucs_url": ucs.url}})
     enter = operator.start("enter")
-    until(lambda: operator.state_file.exists() and operator.records().get("app1", {}).get("ucs", {}).get("state") == "open",
+    until(lambda: operator.state_file.exists()
+          and operator.records().get("app1", {}).get("ucs", {}).get("state") == "open",
           "the record to be written ahead")
     os.kill(enter.pid, signal.SIGKILL)
     enter.wait(timeout=60)
@@ -242,7 +246,8 @@ def test_enter_timed_out_while_a_site_job_runs_keeps_the_record_open_until_exit(
     entered = operator.run("enter", {"window_hosts": "app1"})
     assert entered.returncode != 0
     assert "Putting back failed for arcgis (The ArcGIS site mode job" in entered.output
-    assert "is still running, so the site may yet change mode" in entered.output and "the record stays open" in entered.output
+    assert ("is still running, so the site may yet change mode" in entered.output
+            and "the record stays open" in entered.output)
     record = operator.records()["app1"]
     assert record["arcgis"]["state"] == "open" and record["arcgis"]["mode_before"] == "editable"
     assert record["ucs"]["state"] == "closed" and ucs.state()["mode"] == "production"
@@ -258,7 +263,8 @@ def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
     site mode does not show an update under way, so exit watches the site until the update took
     effect (or could no longer), then puts it back."""
     # The update is processed at once and answered 5 s late: enter is killed in between.
-    ucs, site, ucs2, hosts = servers(ucs_seconds=0.2, arcgis_seconds=3, app1_arcgis={"faults": ["slow=5:1::/mode/update$"]})
+    ucs, site, ucs2, hosts = servers(ucs_seconds=0.2, arcgis_seconds=3,
+                                     app1_arcgis={"faults": ["slow=5:1::/mode/update$"]})
     operator.hosts(hosts, window_arcgis_wait_timeout=30, **ARCGIS_LOGIN)
     enter = operator.start("enter", {"window_hosts": "app1"})
     until(lambda: site.state()["running_jobs"], "the site to take the update")
@@ -294,8 +300,10 @@ def test_exit_killed_during_its_switches_then_exit_again(operator, servers):
     assert operator.run("enter").returncode == 0
     first_job = operator.records()["app1"]["arcgis"]["handle"]
     exit_run = operator.start("exit")
-    until(lambda: ucs.state()["switching_to"] == "production" and (operator.records()["app1"]["arcgis"].get("requested") or "") >
-          operator.records()["app1"]["arcgis"]["opened"] and operator.records()["app1"]["arcgis"].get("handle") != first_job,
+    until(lambda: ucs.state()["switching_to"] == "production"
+          and ((operator.records()["app1"]["arcgis"].get("requested") or "")
+               > operator.records()["app1"]["arcgis"]["opened"])
+          and operator.records()["app1"]["arcgis"].get("handle") != first_job,
           "exit's switches to start")
     kill(exit_run)
     assert operator.records()["app1"]["ucs"]["state"] == "open"
@@ -496,7 +504,8 @@ def test_failed_switch_puts_back_what_enter_switched(operator, servers):
     operator.hosts(hosts, **ARCGIS_LOGIN)
     entered = operator.run("enter", {"window_hosts": "app1"})
     assert entered.returncode != 0
-    assert "Entering maintenance failed on app1" in entered.output and "The work does not run on this host" in entered.output
+    assert ("Entering maintenance failed on app1" in entered.output
+            and "The work does not run on this host" in entered.output)
     assert modes(ucs, site) == ("production", "EDITABLE")
     assert all(e["state"] == "closed" for e in operator.records()["app1"].values())
     assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
@@ -522,9 +531,11 @@ WORK_FILES = {
     # Valid YAML that Ansible refuses when the include loads it, which would abort the play.
     "typo_module.yml": "- name: Restart\n  ansible.builtin.comand: /bin/true\n",
     "typo_keyword.yml": "- name: Restart\n  ansible.builtin.command: /bin/true\n  becom: true\n",
-    "typo_in_rescue.yml": "- name: Patch\n  block:\n    - ansible.builtin.debug: {msg: patch}\n  rescue:\n    - ansible.builtin.debuq: {msg: x}\n",
+    "typo_in_rescue.yml": "- name: Patch\n  block:\n    - ansible.builtin.debug: {msg: patch}\n"
+                          "  rescue:\n    - ansible.builtin.debuq: {msg: x}\n",
     # A meta that ends the host or the play: exit would not run after it.
-    "end_host.yml": "- name: Nothing to patch here\n  ansible.builtin.meta: end_host\n  when: inventory_hostname == 'app2'\n",
+    "end_host.yml": "- name: Nothing to patch here\n  ansible.builtin.meta: end_host\n"
+                    "  when: inventory_hostname == 'app2'\n",
     "end_play.yml": "- name: Patch\n  block:\n    - name: Stop everything\n      meta: end_play\n",
 }
 

@@ -101,7 +101,8 @@ def test_an_open_record_ended_by_hand_is_closed_and_the_live_mode_recorded(opera
     assert entered.returncode == 0, entered.output
     assert "had ended outside it" in entered.output
     entry = operator.records()["app1"]["ucs"]
-    assert entry["mode_before"] == "production" and entry["window"] != old["window"] and old["window"] in entry["history"]
+    assert (entry["mode_before"] == "production" and entry["window"] != old["window"]
+            and old["window"] in entry["history"])
     assert ucs.state()["mode"] == "maintenance"
     exited = operator.run("exit")
     assert exited.returncode == 0, exited.output
@@ -116,7 +117,8 @@ def test_exit_of_a_record_ended_by_hand_closes_it_with_a_note(operator, ucs_serv
     exited = operator.run("exit")
     assert exited.returncode == 0, exited.output
     entry = operator.records()["app1"]["ucs"]
-    assert entry["state"] == "closed" and "ended outside this window" in entry["note"]
+    assert (entry["state"] == "closed"
+            and entry["note"] == "found in production at exit by app1, so nothing was put back")
     assert len(posts(ucs)) == 1
 
 
@@ -127,7 +129,8 @@ def test_a_second_enter_with_another_maintenance_mode_fails_before_any_switch(op
     writes = len(posts(ucs)) + len(posts(site))
     second = operator.run("enter", {"window_hosts": "app1", "window_arcgis_maintenance_mode": "editable"})
     assert second.returncode != 0
-    assert "has an open window that put it in read_only" in second.output and "this enter asks for editable" in second.output
+    assert ("has an open window that put it in read_only" in second.output
+            and "this enter asks for editable" in second.output)
     assert len(posts(ucs)) + len(posts(site)) == writes
     assert modes(ucs, site) == ("maintenance", "READ_ONLY")
     assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
@@ -193,8 +196,8 @@ def test_a_state_file_not_to_be_trusted_is_refused_before_any_switch(operator, s
     operator.hosts(hosts, **ARCGIS_LOGIN)
     # A planted record: app1's UCS "was in maintenance before", so exit would leave it there.
     planted_record = {"version": 1, "records": {"app1": {"ucs": {
-        "state": "open", "mode_before": "maintenance", "maintenance_mode": "maintenance", "opened": "2026-01-01T00:00:00.000Z",
-        "by": "mallory", "closed": None, "note": ""}}}}
+        "state": "open", "mode_before": "maintenance", "maintenance_mode": "maintenance",
+        "opened": "2026-01-01T00:00:00.000Z", "by": "mallory", "closed": None, "note": ""}}}}
     elsewhere = tmp_path / "elsewhere.json"
     if planted == "symlink":
         elsewhere.write_text(json.dumps(planted_record))
@@ -316,7 +319,8 @@ def test_through_a_delegate_host_exit_killed_during_its_put_backs_then_exit_agai
     through_jump_host(hosts, **ARCGIS_LOGIN)
     assert operator.run("enter", {"window_hosts": "app1:app2"}).returncode == 0
     exit_run = operator.start("exit", {"window_hosts": "app1:app2"})
-    until(lambda: site_modes_asked(site) == ["READ_ONLY", "EDITABLE"] and site.state()["running_jobs"], "the put-back to start")
+    until(lambda: site_modes_asked(site) == ["READ_ONLY", "EDITABLE"] and site.state()["running_jobs"],
+          "the put-back to start")
     kill(exit_run, signal.SIGKILL)
     assert operator.records()["app1"]["arcgis"]["state"] == "open"
     again = operator.run("exit", {"window_hosts": "app1:app2"})
@@ -339,13 +343,14 @@ def test_status_fails_on_windows_past_their_deadline_and_on_records_outside_the_
     # inventory: written in the past, not waited for.
     document = json.loads(operator.state_file.read_text())
     document["servers"][entry["server"]].update(opened="2026-11-27T22:00:00.000Z", deadline="2026-11-28T06:00:00.000Z")
-    document["servers"]["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9", url="http://127.0.0.1:9",
-                                                         holders=["app9"], by="bob (AWX job 77)")
+    document["servers"]["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9",
+                                                         url="http://127.0.0.1:9", holders=["app9"],
+                                                         by="bob (AWX job 77)")
     operator.state_file.write_text(json.dumps(document))
     status = operator.run("status")
     assert status.returncode != 0
     assert ("ucs of app1 has been open since 2026-11-27T22:00:00.000Z by %s, past its deadline 2026-11-28T06:00:00.000Z"
             % entry["by"]) in status.output
-    assert "ucs http://127.0.0.1:9" in status.output and "by bob (AWX job 77), held by app9, none of them in the inventory" \
-        in status.output
+    assert ("ucs http://127.0.0.1:9" in status.output
+            and "by bob (AWX job 77), held by app9, none of them in the inventory" in status.output)
     assert [r["method"] for r in ucs.requests if r["method"] == "POST"] == ["POST"]

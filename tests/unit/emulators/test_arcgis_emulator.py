@@ -21,8 +21,8 @@ def post(site, path, **form):
 
 
 def token_for(site, url=None, **form):
-    answer = requests.post(url or site.url + "/generateToken",
-                           data=dict({"username": "admin", "password": "admin", "client": "requestip", "f": "json"}, **form), timeout=5)
+    data = dict({"username": "admin", "password": "admin", "client": "requestip", "f": "json"}, **form)
+    answer = requests.post(url or site.url + "/generateToken", data=data, timeout=5)
     return answer.json()
 
 
@@ -55,7 +55,8 @@ def test_generate_token_refusals_in_the_token_error_shape():
     with ArcgisEmulator() as site:
         assert token_for(site, password="bad")["error"]["details"] == ["Invalid username or password."]
         assert token_for(site, client="referer")["error"]["code"] == 400
-        in_query = requests.post(site.url + "/generateToken?username=admin&password=admin", data={"f": "json"}, timeout=5).json()
+        in_query = requests.post(site.url + "/generateToken?username=admin&password=admin", data={"f": "json"},
+                                 timeout=5).json()
         assert in_query["error"]["code"] == 400 and "query string" in in_query["error"]["details"][0]
         by_get = requests.get(site.url + "/generateToken", params={"f": "json"}, timeout=5).json()
         assert by_get["error"]["code"] == 405
@@ -84,10 +85,12 @@ def test_token_errors_inside_http_200():
 def test_token_in_header_and_in_query():
     with ArcgisEmulator() as site:
         token = token_for(site)["token"]
-        by_header = requests.get(site.url + "/mode", params={"f": "json"}, headers={"X-Esri-Authorization": "Bearer " + token}, timeout=5)
+        by_header = requests.get(site.url + "/mode", params={"f": "json"},
+                                 headers={"X-Esri-Authorization": "Bearer " + token}, timeout=5)
         assert by_header.json()["siteMode"] == "EDITABLE"
         # Accepted, as the real server does, and visible in the log: what the modules never do.
-        assert requests.get(site.url + "/mode", params={"f": "json", "token": token}, timeout=5).json()["siteMode"] == "EDITABLE"
+        in_query = requests.get(site.url + "/mode", params={"f": "json", "token": token}, timeout=5)
+        assert in_query.json()["siteMode"] == "EDITABLE"
         assert "token=" in site.requests[-1]["query"]
 
 
@@ -95,7 +98,8 @@ def test_referer_bound_token():
     with ArcgisEmulator() as site:
         token = token_for(site, client="referer", referer="https://ops.example.com")["token"]
         assert post(site, "/mode", token=token).json()["code"] == 498
-        answer = requests.post(site.url + "/mode", data={"f": "json", "token": token}, headers={"Referer": "https://ops.example.com"}, timeout=5)
+        answer = requests.post(site.url + "/mode", data={"f": "json", "token": token},
+                               headers={"Referer": "https://ops.example.com"}, timeout=5)
         assert answer.json()["siteMode"] == "EDITABLE"
 
 
@@ -110,7 +114,8 @@ def test_mode_document_with_and_without_the_editing_flag():
 def test_async_update_with_a_job():
     with ArcgisEmulator(read_only_seconds=0.5, report_allow_editing=True) as site:
         token = site.issue_token()
-        answer = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true", allowEditingViaServices="false").json()
+        answer = post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true",
+                      allowEditingViaServices="false").json()
         assert answer["status"] == "success" and answer["jobid"]
         # The mode changes only when the job ends.
         assert post(site, "/mode", token=token).json()["siteMode"] == "EDITABLE"
@@ -123,7 +128,8 @@ def test_async_update_with_a_job():
 def test_async_update_without_a_jobid():
     with ArcgisEmulator(async_jobid=False, editable_seconds=0.1, initial_mode="READ_ONLY") as site:
         token = site.issue_token()
-        assert post(site, "/mode/update", token=token, siteMode="EDITABLE", runAsync="true").json() == {"status": "success"}
+        answer = post(site, "/mode/update", token=token, siteMode="EDITABLE", runAsync="true").json()
+        assert answer == {"status": "success"}
         deadline = time.monotonic() + 5
         while site.state()["mode"] != "EDITABLE" and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -133,7 +139,8 @@ def test_async_update_without_a_jobid():
 def test_sync_update_answers_when_the_switch_ends():
     with ArcgisEmulator(read_only_seconds=0.6) as site:
         started = time.monotonic()
-        assert post(site, "/mode/update", token=site.issue_token(), siteMode="READ_ONLY").json() == {"status": "success"}
+        answer = post(site, "/mode/update", token=site.issue_token(), siteMode="READ_ONLY").json()
+        assert answer == {"status": "success"}
         assert time.monotonic() - started >= 0.6
         assert site.state()["mode"] == "READ_ONLY"
 
@@ -156,7 +163,8 @@ def test_failing_jobs_leave_the_mode(job_result):
 def test_update_refusals():
     with ArcgisEmulator(read_only_seconds=5) as site:
         token = site.issue_token()
-        assert requests.get(site.url + "/mode/update", params={"f": "json", "token": token}, timeout=5).json()["code"] == 405
+        by_get = requests.get(site.url + "/mode/update", params={"f": "json", "token": token}, timeout=5).json()
+        assert by_get["code"] == 405
         assert post(site, "/mode/update", token=token, siteMode="read_only").json()["code"] == 400
         post(site, "/mode/update", token=token, siteMode="READ_ONLY", runAsync="true")
         busy = post(site, "/mode/update", token=token, siteMode="EDITABLE", runAsync="true").json()
@@ -175,8 +183,8 @@ def test_federated_site_takes_referer_tokens_from_the_portal_and_its_own_adminis
     with ArcgisEmulator(portal=True) as site:
         answer = token_for(site, url=site.portal_token_url, client="referer", referer="https://ops.example.com")
         assert answer["ssl"] is True
-        mode = requests.post(site.url + "/mode", data={"f": "json", "token": answer["token"]}, headers={"Referer": "https://ops.example.com"},
-                             timeout=5).json()
+        mode = requests.post(site.url + "/mode", data={"f": "json", "token": answer["token"]},
+                             headers={"Referer": "https://ops.example.com"}, timeout=5).json()
         assert mode["siteMode"] == "EDITABLE"
         # The primary site administrator still works on the site's own generateToken.
         assert "token" in token_for(site, client="referer", referer="https://ops.example.com")
@@ -190,7 +198,8 @@ def test_federated_site_takes_referer_tokens_from_the_portal_and_its_own_adminis
 def test_errors_with_their_real_http_status():
     with ArcgisEmulator(error_status=True) as site:
         answer = requests.post(site.url + "/mode", data={"f": "json", "token": "nonsense"}, timeout=5)
-        assert answer.status_code == 498 and answer.json() == {"status": "error", "messages": ["Invalid token."], "code": 498}
+        invalid = {"status": "error", "messages": ["Invalid token."], "code": 498}
+        assert answer.status_code == 498 and answer.json() == invalid
 
 
 def test_documented_job_document_and_statuses():
@@ -204,8 +213,10 @@ def test_documented_job_document_and_statuses():
         assert poll_job(site, token, jobid)["status"] == "COMPLETED"
 
 
-@pytest.mark.parametrize("job_result, status, mode", [("failed", "FAILED", "EDITABLE"), ("cancelled", "CANCELLED", "EDITABLE"),
-                                                      ("error", "COMPLETED", "EDITABLE"), ("error_changed", "COMPLETED", "READ_ONLY")])
+@pytest.mark.parametrize("job_result, status, mode", [("failed", "FAILED", "EDITABLE"),
+                                                      ("cancelled", "CANCELLED", "EDITABLE"),
+                                                      ("error", "COMPLETED", "EDITABLE"),
+                                                      ("error_changed", "COMPLETED", "READ_ONLY")])
 def test_job_outcomes_and_where_their_reasons_are(job_result, status, mode):
     with ArcgisEmulator(read_only_seconds=0.3, job_result=job_result) as site:
         token = site.issue_token()

@@ -816,4 +816,3 @@ def test_a_write_on_the_record_may_still_switch_only_within_wait_timeout():
     entry = dict(record.new_entry("ucs", URL, "production", "maintenance", "app1", "ops", T0), requested=T0)
     assert record.still_switching(entry, T1, 7200) and not record.still_switching(entry, T1, 1800)
     assert not record.still_switching(dict(entry, requested=None), T1, 7200)
-
