@@ -388,6 +388,8 @@ class ActionModule(ActionBase):
         """The work must not run on this host, and what this enter switched goes back now: this
         host leaves the servers it opened or joined, and the last holder of one puts it back. An
         entry kept from an earlier enter is that window's, not this one's."""
+        # What failed, as it failed: a failed service goes back too, which writes over its outcome.
+        failures = [(item["service"], item.get("msg")) for item in failed]
         ours = [item for item in plan if item["action"] in (SWITCH, LEFT, JOINED)]
         with self._records() as records:
             for item in ours:
@@ -408,7 +410,7 @@ class ActionModule(ActionBase):
                 target = self._target(item["service"])
                 self._asking(target, item, item["target_mode"], wait=True)()
         self._close_records(back)
-        return words.enter_failed(self.host, plan, failed, back)
+        return words.enter_failed(self.host, plan, failures, back)
 
     # -- talking to the servers -----------------------------------------------------------------------
     def _in_process(self):
@@ -591,6 +593,8 @@ class ActionModule(ActionBase):
         for host, view in views:
             for name, value in (view or {}).items() if isinstance(view, dict) else ():
                 entry = record.entry_of(value)
+                if entry is not None and entry.get("dry_run") and not self.check_mode:
+                    continue
                 if entry is not None and entry["server"] == target.key:
                     copies.append(entry)
                 elif entry is None and host == self.host and name == target.name and isinstance(value, dict) \
@@ -614,8 +618,8 @@ class ActionModule(ActionBase):
             sole = item["action"] in (PUT_BACK, CLOSE)
             if not ours or not record.is_open(current) or self.host not in holders or sole and holders != {self.host}:
                 now_is = "was removed" if current is None else "is now " + record.describe(current)
-                raise RecordReplaced("The record of %s in %s %s since this run read it" % (target.key, self.store.path,
-                                                                                          now_is), current)
+                message = "The record of %s in %s %s since this run read it" % (target.key, self.store.path, now_is)
+                raise RecordReplaced(message, current)
             entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
             self._put(records, target, entry)
         item["entry"] = entry
@@ -678,8 +682,10 @@ class ActionModule(ActionBase):
 
     def _published(self, entries):
         if self.check_mode:
-            # What a dry run would record is no record: a later node or job must not take it for one.
-            return {"record": entries}
+            # What a dry run would record reaches the dry run's exit as a fact marked so, which a
+            # real run passes over, and never a later AWX node: it is no record.
+            entries = {name: dict(entry, dry_run=True) for name, entry in entries.items()}
+            return {"record": entries, "ansible_facts": {"window_record": entries}}
         published = {"record": entries, "ansible_facts": {"window_record": entries}}
         if self.set_stats and entries:
             published["ansible_stats"] = {"data": {"window_records": {self.host: entries}}, "per_host": False,
@@ -718,8 +724,8 @@ class ActionModule(ActionBase):
         self.sources = self._list("window_record_sources") or list(record.SOURCES)
         unknown = [s for s in self.sources if s not in record.SOURCES]
         if unknown:
-            raise WindowError("window_record_sources may name %s, not %s" % (", ".join(record.SOURCES),
-                                                                              ", ".join(unknown)))
+            raise WindowError("window_record_sources may name %s, not %s"
+                              % (", ".join(record.SOURCES), ", ".join(unknown)))
         max_open = self._var("window_max_open")
         try:
             self.max_open = record.duration(max_open) if max_open is not None else None
@@ -743,15 +749,21 @@ class ActionModule(ActionBase):
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
 
     def _service_names(self):
-        for service in SERVICES.values():
-            name = variable(service, "url")
-            if name in self.task_vars and self._var(name) is None:
-                raise WindowError("%s is set for %s but empty (a variable that templated to nothing?): nothing was "
-                                  "switched. Give the URL, or leave the variable undefined." % (name, self.host))
-        names = self._list("window_services") or [s for s in SERVICES if self._var(variable(SERVICES[s], "url"))]
+        """The host's services: those window_services names where it is set (the URL variables of
+        the others then count for nothing), else those whose URL variable is set. A URL variable
+        of one of them that is set but empty fails the host rather than meaning no such service."""
+        if self.task_vars.get("window_services") is not None:
+            names = self._list("window_services")
+        else:
+            names = [name for name, service in SERVICES.items() if variable(service, "url") in self.task_vars]
         unknown = [s for s in names if s not in SERVICES]
         if unknown:
             raise WindowError("window_services may name %s, not %s" % (" and ".join(SERVICES), ", ".join(unknown)))
+        for name in names:
+            url = variable(SERVICES[name], "url")
+            if url in self.task_vars and self._var(url) is None:
+                raise WindowError("%s is set for %s but empty (a variable that templated to nothing?): nothing was "
+                                  "switched. Give the URL, or leave the variable undefined." % (url, self.host))
         return names
 
     def _target_of(self, service):

@@ -81,8 +81,9 @@ def other_maintenance_mode(target, entry, wanted, host):
 
 
 def enter_failed(host, plan, failed, back):
-    """The message of an enter whose switch failed, once what it switched went back."""
-    failures = "; ".join("%s: %s" % (item["service"], sentence(item.get("msg"))) for item in failed)
+    """The message of an enter whose switch failed, once what it switched went back; `failed` is
+    (service, message) of each switch that failed."""
+    failures = "; ".join("%s: %s" % (service, sentence(msg)) for service, msg in failed)
     where = ", ".join("%s is in mode %s" % (item["service"], item.get("mode") or item.get("previous_mode") or "unknown")
                       for item in plan)
     message = "Entering maintenance failed on %s: %s. The work does not run on this host. Put back what this enter " \

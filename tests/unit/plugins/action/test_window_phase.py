@@ -562,9 +562,11 @@ def test_check_mode_writes_nothing(ucs, site, state_file):
 
     assert said["report"][0].startswith("ucs: would put back production (the mode before the window, recorded at")
     assert {r["action"] for r in said["rows"]} == {"would put back"}
-    # What a dry run would record is said, not published: no later node or job may take it for a record.
-    assert said["record"]["ucs"]["state"] == "closed"
-    assert "ansible_facts" not in said and "ansible_stats" not in said
+    # What a dry run would record reaches the dry run's own exit as a fact marked so, and no later
+    # AWX node: no set_stats.
+    assert said["ansible_facts"]["window_record"]["ucs"]["state"] == "closed"
+    assert said["ansible_facts"]["window_record"]["ucs"]["dry_run"] is True
+    assert "ansible_stats" not in said
     assert dry_exit["changed"] and len(writes(ucs, site)) == 2
     assert state_file.read_bytes() == before
     assert (ucs.state()["mode"], site.state()["mode"]) == ("maintenance", "READ_ONLY")
