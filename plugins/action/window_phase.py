@@ -759,6 +759,8 @@ class ActionModule(ActionBase):
         unknown = [s for s in names if s not in SERVICES]
         if unknown:
             raise WindowError("window_services may name %s, not %s" % (" and ".join(SERVICES), ", ".join(unknown)))
+        # In the table's order, whatever the order given: reports and messages list them alike.
+        names = [name for name in SERVICES if name in names]
         for name in names:
             url = variable(SERVICES[name], "url")
             if url in self.task_vars and self._var(url) is None:
