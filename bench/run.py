@@ -38,6 +38,7 @@ import time
 import uuid
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 
@@ -217,7 +218,7 @@ def bench_window(hosts, forks, rounds, switch_seconds, workdir):
     the bare module tasks in as many runs, so that both pay Ansible's start-up equally."""
     inventory = os.path.join(workdir, "window.json")
     ucs_servers, arcgis_servers = window_servers(hosts, switch_seconds, 3, inventory)
-    state_file = os.path.join(workdir, "window-state.json")
+    state_file = os.path.join(workdir, "window-state.db")
     variants = {
         "role": [("enter", "opsmodes.maintenance.enter"), ("exit", "opsmodes.maintenance.exit")],
         "floor": [("enter", os.path.join(PLAYBOOKS, "window_floor_enter.yml")),
@@ -304,13 +305,43 @@ PER_HOST_TRANSACTIONS = 1
 PER_SERVICE_TRANSACTIONS = {"ucs": {"sending": 1, "sent": 0, "confirm": 1},
                             "arcgis": {"sending": 1, "sent": 1, "confirm": 1}}
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+RECAP_TASKS = re.compile(r"^\S+\s+:\s+ok=(\d+)\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 PHASE_MODES = {"enter": ("maintenance", "READ_ONLY"), "exit": (UCS_START, ARCGIS_START)}
-DEBUG_FLOORS = {"enter": "debug_floor_enter.yml", "exit": "debug_floor_exit.yml"}
+# Ansible's own floor for a phase: ansible.builtin.debug tasks, (per host, run once). "floor": as many as
+# the role's phase runs (the playbook's include_role, the role's argument validation, its include of
+# the phase's tasks file, request, confirm, report; exit's summary once), checked against the recap of
+# the role's run. "floor_own": the role's own tasks only (request, confirm, report; the summary), the
+# floor earlier runs of this bench used, kept for reference.
+DEBUG_FLOORS = {"floor": {"enter": (6, 0), "exit": (6, 1)}, "floor_own": {"enter": (3, 0), "exit": (3, 1)}}
+
+
+def debug_floor(workdir, name, phase):
+    """Write the debug floor `name` of `phase` as a playbook (JSON, which YAML reads); return its path."""
+    per_host, once = DEBUG_FLOORS[name][phase]
+    tasks = [{"name": "Debug floor | Task %d of each host" % number,
+              "ansible.builtin.debug": {"msg": "{{ inventory_hostname }} %d" % number}}
+             for number in range(1, per_host + 1)]
+    tasks += [{"name": "Debug floor | Once for all hosts", "run_once": True,
+               "ansible.builtin.debug": {"msg": "{{ ansible_play_hosts_all | length }} hosts"}}] * once
+    path = os.path.join(workdir, "%s_%s.yml" % (name, phase))
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump([{"name": "Debug floor of %s" % phase, "hosts": "all", "gather_facts": False, "tasks": tasks}],
+                  stream)
+    return path
 
 
 def transactions_per_phase(hosts, sites):
     per_service = {service: sum(counts.values()) for service, counts in PER_SERVICE_TRANSACTIONS.items()}
     return hosts * (PER_HOST_TRANSACTIONS + per_service["ucs"]) + sites * per_service["arcgis"]
+
+
+def tasks_per_host(output):
+    """From the recap: {tasks a host ran: how many hosts ran that many}, as sorted pairs."""
+    counts = {}
+    for numbers in RECAP_TASKS.findall(output):
+        tasks = sum(int(n) for n in numbers)
+        counts[tasks] = counts.get(tasks, 0) + 1
+    return sorted(counts.items())
 
 
 def _failures(output):
@@ -321,12 +352,11 @@ def _failures(output):
 
 def _written_sequences(state_file):
     """(entries, the sum of their sequences) in the state file: every write to an entry advances its
-    sequence, so what a phase added to the sum, plus one transaction per host that opens or leaves its
-    entries without advancing them, counts the phase's transactions (a check of the count above)."""
+    sequence, so what a phase added to the sum, with each host's first transaction (which writes all
+    its entries) counted once, counts the phase's transactions (a check of the count above)."""
     try:
-        with open(state_file, encoding="utf-8") as stream:
-            servers = json.load(stream)["servers"]
-    except (OSError, ValueError, KeyError):
+        servers = RecordStore(state_file).read().servers
+    except record.WindowError:
         return 0, 0
     return len(servers), sum(entry["sequence"] for entry in servers.values())
 
@@ -374,13 +404,14 @@ def bench_scale(configs, switch_seconds, site_every, rounds, workdir):
 
 def _scale_round(servers, inventory, forks, round_number, switch_seconds, workdir):
     ucs_servers, arcgis_servers = servers
-    state_file = os.path.join(workdir, "scale-state.json")
+    state_file = os.path.join(workdir, "scale-state.db")
     measures = {"servers_reset": _reset_window(ucs_servers, arcgis_servers, switch_seconds)}
     if os.path.exists(state_file):
         os.remove(state_file)
     written = (0, 0)
     for index, phase in enumerate(("enter", "exit")):
-        runs = [("floor", os.path.join(PLAYBOOKS, DEBUG_FLOORS[phase])), ("role", "opsmodes.maintenance." + phase)]
+        runs = [(name, debug_floor(workdir, name, phase)) for name in DEBUG_FLOORS]
+        runs.append(("role", "opsmodes.maintenance." + phase))
         if (index + round_number) % 2:
             runs.reverse()
         for name, playbook in runs:
@@ -389,11 +420,13 @@ def _scale_round(servers, inventory, forks, round_number, switch_seconds, workdi
             seconds, peak, code, output = run_playbook(playbook, inventory, forks, {"window_state_file": state_file},
                                                        sample_memory=True)
             failed, fatal = _failures(output)
-            measure = {"seconds": seconds, "peak_mib": peak, "rc": code, "failed_hosts": failed, "fatal": fatal}
+            measure = {"seconds": seconds, "peak_mib": peak, "rc": code, "failed_hosts": failed, "fatal": fatal,
+                       "tasks_per_host": tasks_per_host(output)}
             if name == "role":
                 entries, total = _written_sequences(state_file)
-                # Enter writes each entry first, at sequence 1, in its host's opening transaction.
-                measure["transactions"] = len(ucs_servers) + total - (entries if phase == "enter" else written[1])
+                # A host's first transaction writes each of its entries once (enter opens them at sequence
+                # 1, exit marks them leaving): one transaction per host, not one per entry.
+                measure["transactions"] = len(ucs_servers) + total - written[1] - entries
                 written = entries, total
                 ucs_modes, arcgis_modes = _window_modes(ucs_servers, arcgis_servers)
                 ucs_wanted, arcgis_wanted = PHASE_MODES[phase]
@@ -403,20 +436,29 @@ def _scale_round(servers, inventory, forks, round_number, switch_seconds, workdi
                                misplaced=sum(m != ucs_wanted for m in ucs_modes)
                                + sum(m != arcgis_wanted for m in arcgis_modes))
             measures["%s_%s" % (name, phase)] = measure
+            _check_floor_tasks(measures, phase)
             print("scale: %d hosts, forks %d, %s %s: %.1f s, exit code %d, load %.1f" % (
                 len(ucs_servers), forks, name, phase, seconds, code, os.getloadavg()[0]), file=sys.stderr, flush=True)
     return measures
 
 
+def _check_floor_tasks(measures, phase):
+    """The debug floor must run as many tasks per host as the role's phase did: else the bound is off."""
+    role, floor = measures.get("role_" + phase), measures.get("floor_" + phase)
+    if role and floor and not role["failed_hosts"] and role["tasks_per_host"] != floor["tasks_per_host"]:
+        raise RuntimeError("the debug floor of %s runs %s tasks per host (tasks: hosts), the role %s: update "
+                           "DEBUG_FLOORS" % (phase, floor["tasks_per_host"], role["tasks_per_host"]))
+
+
 def bench_record_lock(hosts, site_every, samples, workdir):
-    """Time under the state file's lock per write, from RecordStore itself: a file holding the entries
-    of `hosts` hosts' servers, each transaction reading it, advancing one entry as _note does, and
-    writing it (temporary file, fsync, rename, fsync of the directory). Once with fresh entries, as in
-    the bench's windows, and once with every entry's history full (HISTORY_LENGTH earlier windows)."""
+    """Time under the state file's lock per write, from RecordStore itself: a database holding the
+    entries of `hosts` hosts' servers, each transaction taking the lock, reading the row of one server,
+    advancing it as _note does and committing it. Once with fresh entries, as in the bench's windows,
+    and once with every entry's history full (HISTORY_LENGTH earlier windows)."""
     out = {}
     for name, history in (("fresh", 0), ("full history", record.HISTORY_LENGTH)):
-        path = os.path.join(workdir, "lock-%d.json" % history)
-        store = record.RecordStore(path)
+        path = os.path.join(workdir, "lock-%d.db" % history)
+        store = RecordStore(path)
         store.check()
         keys, now = [], record.utc_now()
         with store.transaction() as records:
@@ -434,7 +476,7 @@ def bench_record_lock(hosts, site_every, samples, workdir):
         for sample in range(samples):
             key = keys[sample % len(keys)]
             started = time.perf_counter()
-            with store.transaction() as records:
+            with store.transaction([key]) as records:
                 records.servers[key] = record.advanced(records.servers[key], requested=record.utc_now(),
                                                        handle=None)
             times.append(time.perf_counter() - started)
@@ -457,11 +499,11 @@ def scale_figures(row, switch_seconds):
     median = row["median"]
     figures = {"ratio": ratio(median["role_exit"]["seconds"], median["role_enter"]["seconds"])}
     for phase in ("enter", "exit"):
-        role, floor = median["role_" + phase]["seconds"], median["floor_" + phase]["seconds"]
-        figures[phase] = role
-        figures["floor_" + phase] = floor
-        figures["over_floor_" + phase] = ratio(role - switch_seconds, floor)
-        figures["bound_" + phase] = switch_seconds + FLOOR_FACTOR * floor
+        role = figures[phase] = median["role_" + phase]["seconds"]
+        for name in DEBUG_FLOORS:
+            floor = figures["%s_%s" % (name, phase)] = median["%s_%s" % (name, phase)]["seconds"]
+            figures["over_%s_%s" % (name, phase)] = ratio(role - switch_seconds, floor)
+            figures["bound_%s_%s" % (name, phase)] = switch_seconds + FLOOR_FACTOR * floor
     return figures
 
 
@@ -492,8 +534,8 @@ def scale_targets(scale):
         if (row["hosts"], row["forks"]) == FLOOR_AT:
             for phase in ("enter", "exit"):
                 rows.append(("scale: %s at %s <= switch + %g x debug floor" % (phase, where, FLOOR_FACTOR),
-                             "%.1f s (bound %.1f s)" % (figures[phase], figures["bound_" + phase]),
-                             figures[phase] <= figures["bound_" + phase]))
+                             "%.1f s (bound %.1f s)" % (figures[phase], figures["bound_floor_" + phase]),
+                             figures[phase] <= figures["bound_floor_" + phase]))
     for row, phase, _transactions, shares in lock_shares(scale):
         for name, (_locked, share) in shares.items():
             rows.append(("state file's lock <= %d%% of %s at %d hosts, forks %d, %s entries" % (
@@ -510,10 +552,12 @@ def scale_report(scale):
         "Each host has its own emulated UCS server, every %s host (the first included) also an ArcGIS site, all "
         "on 127.0.0.1 in the bench's process, a thread each; every switch takes %.1f s. The role: "
         "`ansible-playbook opsmodes.maintenance.enter`, then `opsmodes.maintenance.exit`, with a state file "
-        "(removed before each round). The debug floor: bench/playbooks/debug_floor_enter.yml (3 "
-        "`ansible.builtin.debug` tasks per host, as enter runs 3) and debug_floor_exit.yml (4, the last "
-        "`run_once`, as exit), over the same inventory and forks, each run right beside its role phase, which of "
-        "the two first alternating. Over floor: (phase - one switch) / debug floor. Peak memory: resident memory "
+        "(removed before each round). The debug floor: a playbook of as many `ansible.builtin.debug` tasks per "
+        "host as the role's phase runs (6: the playbook's include_role, the role's argument validation, its "
+        "include of the phase's tasks file, request, confirm, report; exit's summary once more, `run_once`; "
+        "DEBUG_FLOORS in bench/run.py), the count checked against the recaps of both runs; over the same "
+        "inventory and forks, each run right beside its role phase, the order of the runs alternating. "
+        "Over floor: (phase - one switch) / debug floor. Peak memory: resident memory "
         "of the `ansible-playbook` process tree, sampled every 50 ms. Requests: from the emulators' logs, per "
         "server and phase, the mean over the UCS servers (the busiest server of either kind in brackets) and over "
         "the ArcGIS servers. %d round(s), median. Load average (1 min) before and after the section: %.2f, %.2f "
@@ -542,6 +586,16 @@ def scale_report(scale):
     lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     lines += ["| %s | %s | %s |" % (target, measured, "yes" if met else "**no**")
               for target, measured, met in scale_targets(scale)]
+    lines += ["", "For reference, the floor earlier runs of this bench used: only the role's own tasks (request, "
+              "confirm, report, and exit's summary once), 3 `ansible.builtin.debug` tasks per host, run beside the "
+              "others; the same bound against it:", "",
+              "| hosts | forks | debug floor of the role's own tasks, enter / exit (s) "
+              "| enter, bound (s) | exit, bound (s) |", "| ---: | ---: | ---: | ---: | ---: |"]
+    for row in scale["configs"]:
+        figures = scale_figures(row, switch)
+        lines.append("| %d | %d | %.1f / %.1f | %.1f, %.1f | %.1f, %.1f |" % (
+            row["hosts"], row["forks"], figures["floor_own_enter"], figures["floor_own_exit"], figures["enter"],
+            figures["bound_floor_own_enter"], figures["exit"], figures["bound_floor_own_exit"]))
     fatal = [(row, key, line) for row in scale["configs"] for r in row["rounds"] for key, m in r.items()
              if isinstance(m, dict) for line in m.get("fatal", [])]
     if fatal:
@@ -554,18 +608,20 @@ def scale_report(scale):
 def lock_report(scale):
     lines = [
         "### The state file's lock", "",
-        "Every write of the record is a read-modify-write of the whole JSON file under its lock "
-        "(RecordStore.transaction: read, change, write a temporary file, fsync, rename, fsync the directory). "
-        "Measured by driving RecordStore directly, in the bench's process after the runs above, %d transactions "
-        "over a file holding the servers of %d hosts, each advancing one entry as the action's _note does; "
-        "uncontended, so the time under the lock alone. Transactions per phase, read from "
-        "plugins/action/window_phase.py: per host 1 (open or leave its entries), per service written a `sending` "
-        "note, plus a `sent` note for ArcGIS (its write returns a job, UCS's none), and per service 1 in confirm "
-        "(clearing `requested` after enter, closing after exit): 3 per UCS-only host, 6 per host with a site. "
+        "Every write of the record is a transaction under the state file's lock (RecordStore.transaction: take "
+        "the lock, read the rows of the host's servers from the SQLite database, change them, commit with "
+        "SQLite's rollback journal and synchronous=FULL). Measured by driving RecordStore directly, in the bench's "
+        "process after the runs above, %d transactions over a database holding the servers of %d hosts, each "
+        "advancing one entry as the action's _note does; uncontended, so the time under the lock alone. "
+        "Transactions per phase, read from plugins/action/window_phase.py: per host 1 (open or leave its "
+        "entries), per service written a `sending` note, plus a `sent` note for ArcGIS (its write returns a "
+        "job, UCS's none), and per service 1 in confirm (clearing `requested` after enter, closing after "
+        "exit): 3 per UCS-only host, 6 per host with a site. "
         "Counted in the run: from the state file after each phase, the entries' sequences (every write advances "
-        "one) plus one per host for the opening or leaving transaction. Share: transactions times the mean time "
+        "one), with the opening or leaving transaction, which writes all of a host's entries once, counted once "
+        "per host. Share: transactions times the mean time "
         "under the lock, over the phase's measured time; the writes are serial whatever the forks, so this is "
-        "what the lock costs at least (waiting for it, and reading the file outside it, not counted)."
+        "what the lock costs at least (waiting for it, and reading outside it, not counted)."
         % (scale["lock_samples"], scale["lock_hosts"]), "",
         "| entries | file (KiB) | median (ms) | mean (ms) | p90 (ms) |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, entry in scale["lock"].items():

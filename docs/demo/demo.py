@@ -57,7 +57,7 @@ def main():
             command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "opsmodes.maintenance.window",
                        "-i", inventory, "--diff",
                        "-e", "window_work_tasks=" + os.path.join(HERE, "work.yml"),
-                       "-e", "window_state_file=" + os.path.join(demo_dir, "window-state.json")]
+                       "-e", "window_state_file=" + os.path.join(demo_dir, "window-state.db")]
             shown = " ".join(os.path.basename(c) if c.endswith("ansible-playbook") else c for c in command)
             print("$ " + shown, flush=True)
             completed = subprocess.run(command, check=False)

@@ -13,6 +13,7 @@ asked, waits for them. So a batch of forks switches at once, into maintenance an
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -31,6 +32,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _window as words
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RecordReplaced, WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore, drop_legacy
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, module_name, variable
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import (
     CLOSE,
@@ -128,7 +130,7 @@ class ActionModule(ActionBase):
         if not self.targets:
             return self._no_service(work_tasks=work)
         # The windows open before the modes are read: only those can a mode read now show ended.
-        records = self.store.read()
+        records = self.store.read(self._keys())
         known = {t.key: (self._chosen(records, t) or {}).get("window") for t in self.targets}
         live = self._read_modes_before_enter()
         plan = self._open_records(live, known)
@@ -172,7 +174,7 @@ class ActionModule(ActionBase):
         """Each service's live mode beside its record; writes nothing."""
         if not self.targets:
             return self._no_service()
-        records = self.store.read()
+        records = self.store.read(self._keys())
         live = self._read_modes(self.targets)
         now = record.utc_now()
         entries = {t.name: self._chosen(records, t) for t in self.targets}
@@ -183,7 +185,7 @@ class ActionModule(ActionBase):
             report.append(line)
             rows.append(self._row(target, entry, outcome.get("previous_mode"), agreement))
         overdue = {name: entry for name, entry in entries.items() if record.overdue(entry, now)}
-        strangers = self._strangers(records)
+        strangers = self._strangers()
         outcome = {"changed": False, "report": report, "rows": rows, "state_file": self.store.path,
                    "record": {name: entry for name, entry in entries.items() if entry},
                    "overdue": sorted(overdue), "strangers": strangers,
@@ -193,11 +195,12 @@ class ActionModule(ActionBase):
             outcome.update(failed=True, msg=alarms)
         return outcome
 
-    def _strangers(self, records):
+    def _strangers(self):
         """Open entries of the state file that no host of the inventory holds, named once, by the
         play's first host: nobody would exit them."""
         if self.host != (self.task_vars.get("ansible_play_hosts_all") or [self.host])[0]:
             return []
+        records = self.store.read()
         inventory = set((self.task_vars.get("groups") or {}).get("all") or [])
         strangers = [entry for entry in records.servers.values()
                      if record.is_open(entry) and not set(entry.get("holders") or []) & inventory]
@@ -563,11 +566,16 @@ class ActionModule(ActionBase):
     def _records(self):
         """The state file's records to change, under its lock; in check mode a copy to change
         that is never written."""
-        return nullcontext(self.store.read()) if self.check_mode else self.store.transaction()
+        keys = self._keys()
+        return nullcontext(self.store.read(keys)) if self.check_mode else self.store.transaction(keys)
+
+    def _keys(self):
+        """The servers of this host's services: the only rows a phase reads or writes."""
+        return [target.key for target in self.targets]
 
     def _put(self, records, target, entry):
         records.servers[target.key] = entry
-        record.drop_legacy(records, self.host, target.name)
+        drop_legacy(records, self.host, target.name)
 
     def _chosen(self, records, target):
         """The server's entry: of the copies in the sources (the state file, AWX's window_records,
@@ -670,15 +678,13 @@ class ActionModule(ActionBase):
     def _other_open_entries(self):
         """Open entries this host holds for services this exit does not handle (window_services
         names fewer than the host's URLs)."""
-        records = self.store.read()
-        entries = {}
-        for service in SERVICES.values():
-            url = self._var(variable(service, "url"))
-            if url and service.name not in {t.name for t in self.targets}:
-                entry = records.servers.get(record.server_key(service.name, url))
-                if record.is_open(entry) and self.host in (entry.get("holders") or []):
-                    entries[service.name] = entry
-        return entries
+        handled = {target.name for target in self.targets}
+        urls = {name: self._var(variable(service, "url")) for name, service in SERVICES.items() if name not in handled}
+        others = {name: record.server_key(name, url) for name, url in urls.items() if url}
+        records = self.store.read(others.values())
+        entries = {name: records.servers.get(key) for name, key in others.items()}
+        return {name: entry for name, entry in entries.items()
+                if record.is_open(entry) and self.host in (entry.get("holders") or [])}
 
     def _published(self, entries):
         if self.check_mode:
@@ -732,15 +738,15 @@ class ActionModule(ActionBase):
         except ValueError:
             raise WindowError("window_max_open must be a duration such as 8h, 30m, 2d or a number of seconds, got %r"
                               % (max_open,))
-        lock_timeout = self._var("window_lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        given = self._var("window_lock_timeout", DEFAULT_LOCK_TIMEOUT)
         try:
-            lock_timeout = float(lock_timeout)
+            lock_timeout = float(given)
         except (TypeError, ValueError):
-            raise WindowError("window_lock_timeout must be a number of seconds, got %r" % (lock_timeout,))
-        state_file = self._var("window_state_file")
-        self.store = record.RecordStore(record.resolve_state_file(state_file), create_directory=not state_file,
-                                        lock_timeout=lock_timeout,
-                                        notify=lambda message: display.display("%s: %s" % (self.host, message)))
+            lock_timeout = math.nan
+        if not 0 <= lock_timeout < math.inf:
+            raise WindowError("window_lock_timeout must be a number of seconds, got %r" % (given,))
+        self.store = RecordStore.of(self._var("window_state_file"), lock_timeout=lock_timeout,
+                                    notify=lambda message: display.display("%s: %s" % (self.host, message)))
         # Bad input fails here, before any request to any service.
         self.targets = [self._target_of(SERVICES[name]) for name in self._service_names()]
 

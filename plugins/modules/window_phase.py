@@ -80,7 +80,7 @@ EXAMPLES = r"""
     phase: enter
   vars:
     window_ucs_url: https://ucs1.example.com:8443/genesys/1/cs
-    window_state_file: /var/lib/maint/window-records.json
+    window_state_file: /var/lib/maint/window-records.db
   register: window_enter_request
 
 - name: Wait for the switches it asked for

@@ -26,28 +26,17 @@ the mode next lets that write end first.
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import getpass
 import hashlib
-import json
-import os
-import socket
-import stat
-import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+# The entries' shape: the version of a JSON state file of 2.x, and the state database's user_version.
 RECORD_VERSION = 2
-DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.json")
 OPEN, CLOSED = "open", "closed"
 # Earlier windows an entry remembers: enough to order any copy an operator or AWX still holds.
 HISTORY_LENGTH = 20
-# How often a wait for the state file's lock says what it waits for.
-LOCK_NOTICE_SECONDS = (5, 15)
 SOURCES = ("state_file", "window_records", "fact")
 
 
@@ -266,206 +255,7 @@ def entry_of(value):
     return None
 
 
-# -- the state file ----------------------------------------------------------------------------------
-
-def resolve_state_file(path, cwd=None):
-    """The absolute path of the state file: the default location when none is given, a relative
-    path taken from the current directory (never from a role's or a collection's folder)."""
-    if not path:
-        return os.path.expanduser(DEFAULT_STATE_FILE)
-    path = os.path.expanduser(path)
-    return os.path.normpath(os.path.join(cwd or os.getcwd(), path))
-
-
-class Records:
-    """The state file's content: `servers` (key -> entry) and `legacy`, a 1.0.0 file's records
-    (host -> service -> entry) that no run has carried over yet."""
-
-    def __init__(self, servers=None, legacy=None):
-        self.servers = servers or {}
-        self.legacy = legacy or {}
-
-    def document(self):
-        document = {"version": RECORD_VERSION, "servers": self.servers}
-        if self.legacy:
-            document["legacy"] = self.legacy
-        return document
-
-
-class RecordStore:
-    """The JSON state file on the controller. Every change is a read-modify-write under an
-    exclusive lock, written to a temporary file and renamed over the old one, so that serial
-    batches, limits and concurrent plays keep each other's records and a crash leaves either the
-    old file or the new one. The file and its lock are trusted only when they are regular files of
-    the user running the play, as ssh trusts its keys."""
-
-    def __init__(self, path, create_directory=False, lock_timeout=60.0, notify=None):
-        self.path = path
-        self.lock_path = path + ".lock"
-        self.create_directory = create_directory
-        self.lock_timeout = lock_timeout
-        # Told, now and then, what a wait for the lock waits for.
-        self.notify = notify or (lambda message: None)
-
-    def check(self, create=True):
-        """Fail with a clear message unless the file can be trusted, read and written: before any
-        switch. With `create` false (check mode), the default directory is not made."""
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            if not self.create_directory:
-                raise WindowError("The directory of the state file %s does not exist: create it, or give another "
-                                  "window_state_file." % self.path)
-            if not create:
-                return
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched."
-                              % directory)
-        for path in (self.path, self.lock_path):
-            self._trusted(path)
-        if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
-            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched."
-                              % self.path)
-        self.read()
-
-    @staticmethod
-    def _trusted(path, status=None):
-        try:
-            status = status or os.lstat(path)
-        except FileNotFoundError:
-            return
-        what = "lock file" if path.endswith(".lock") else "state file"
-        if stat.S_ISLNK(status.st_mode):
-            raise WindowError("The %s %s is a symbolic link: refused, since a link can point a window at a record that "
-                              "is not its own. Nothing was switched; replace it with the file itself." % (what, path))
-        if not stat.S_ISREG(status.st_mode):
-            raise WindowError("The %s %s is not a regular file: refused. Nothing was switched." % (what, path))
-        if status.st_uid != os.geteuid():
-            raise WindowError("The %s %s belongs to user id %s, not to the user running the play (%s): refused, since "
-                              "another user could have written it. Nothing was switched; use a window_state_file of "
-                              "your own." % (what, path, status.st_uid, getpass.getuser()))
-
-    def read(self):
-        # Reading needs no lock (the file is replaced whole), and must create nothing: check
-        # mode and status read only.
-        self._trusted(self.path)
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                text = stream.read()
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return Records()
-            raise WindowError("The state file %s cannot be read: %s" % (self.path, exc.strerror))
-        if not text.strip():
-            return Records()
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a "
-                              "backup, or move it away after checking the servers' modes." % (self.path, exc))
-        return self._records_of(document)
-
-    def _records_of(self, document):
-        if isinstance(document, dict) and document.get("version") == RECORD_VERSION:
-            servers, legacy = document.get("servers"), document.get("legacy", {})
-            if isinstance(servers, dict) and all(entry_of(e) for e in servers.values()) and _legacy_shape(legacy):
-                return Records(servers, legacy)
-        elif isinstance(document, dict) and document.get("version") in (None, 1) \
-                and _legacy_shape(document.get("records")):
-            # A 1.0.0 file: its entries are carried over host by host, as runs learn their URLs.
-            return Records({}, document["records"])
-        raise WindowError("The state file %s is not a window record: nothing was switched." % self.path)
-
-    @contextmanager
-    def transaction(self):
-        """The records, read under the lock; what the caller changes in them is written when the
-        block ends without an exception."""
-        with self._locked():
-            records = self.read()
-            yield records
-            try:
-                self._write(records)
-            except OSError as exc:
-                raise WindowError("Writing the record to %s failed: %s" % (self.path, exc))
-
-    @contextmanager
-    def _locked(self):
-        self._trusted(self.lock_path)
-        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            self._trusted(self.lock_path, os.fstat(descriptor))
-            self._acquire(descriptor)
-            os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, ("pid %s on %s, user %s, since %s\n" % (
-                os.getpid(), socket.gethostname(), getpass.getuser(), utc_now())).encode("utf-8"), 0)
-            yield
-        finally:
-            os.close(descriptor)
-
-    def _acquire(self, descriptor):
-        started = time.monotonic()
-        notices = list(LOCK_NOTICE_SECONDS)
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            waited = time.monotonic() - started
-            if waited >= self.lock_timeout:
-                raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it "
-                                  "is held by %s. Nothing more was switched by this run. If no such process runs any "
-                                  "more, the lock is free again; run again."
-                                  % (self.path, self.lock_timeout, self._holder()))
-            if notices and waited >= notices[0]:
-                self.notify("waiting %d s so far (at most %s s) for the lock of the state file %s, held by %s" % (
-                    waited, self.lock_timeout, self.path, self._holder()))
-                notices = notices[1:] or [notices[0] + LOCK_NOTICE_SECONDS[1]]
-            time.sleep(0.05)
-
-    def _holder(self):
-        try:
-            with open(self.lock_path, encoding="utf-8") as stream:
-                return stream.read().strip() or "an unknown process"
-        except OSError:
-            return "an unknown process"
-
-    def _write(self, records):
-        directory = os.path.dirname(self.path)
-        descriptor, temporary = tempfile.mkstemp(prefix=".window-records.", dir=directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                json.dump(records.document(), stream, indent=2, sort_keys=True)
-                stream.write("\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        directory_descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_descriptor)
-        finally:
-            os.close(directory_descriptor)
-
-
-def drop_legacy(records, host, service):
-    entries = records.legacy.get(host)
-    if entries and service in entries:
-        del entries[service]
-        if not entries:
-            del records.legacy[host]
-
-
 def same(current, expected):
     if current is None or expected is None:
         return current is None and expected is None
     return current["window"] == expected["window"] and current["sequence"] == expected["sequence"]
-
-
-def _legacy_shape(records):
-    return isinstance(records, dict) and all(isinstance(r, dict) and all(isinstance(e, dict) for e in r.values())
-                                             for r in records.values())

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import server_key
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
 from ansible_collections.opsmodes.maintenance.tests.functional.conftest import BIN
 
 PLAYBOOK_TIMEOUT = 300
@@ -65,7 +66,7 @@ class Operator:
 
     def servers(self, state_file=None):
         """The state file's entries, by server."""
-        return json.loads((state_file or self.state_file).read_text())["servers"]
+        return RecordStore(str(state_file or self.state_file)).read().servers
 
     def records(self, state_file=None):
         """The state file's entries as each inventory host sees them: host -> service -> the
@@ -383,10 +384,36 @@ def test_default_state_file_survives_between_runs(operator, servers, tmp_path):
     home.mkdir()
     operator.env["HOME"] = str(home)
     assert operator.run("enter").returncode == 0
-    default = home / ".ansible" / "opsmodes.maintenance" / "window-records.json"
+    default = home / ".ansible" / "opsmodes.maintenance" / "window-records.db"
     assert operator.records(default)["app1"]["ucs"]["state"] == "open"
     assert operator.run("exit").returncode == 0
     assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_a_window_open_in_the_earlier_default_json_file_is_exited_after_the_upgrade(operator, servers, tmp_path):
+    """Enter ran with the version that kept the record as JSON at the earlier default location;
+    exit runs with this one: it finds the open entries there, puts every server back, and the
+    records move into the database, the JSON file kept as .migrated."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    inventory = json.loads(operator.inventory.read_text())
+    del inventory["all"]["vars"]["window_state_file"]
+    operator.inventory.write_text(json.dumps(inventory))
+    operator.env["HOME"] = str(tmp_path / "home")
+    assert operator.run("enter").returncode == 0
+    directory = tmp_path / "home" / ".ansible" / "opsmodes.maintenance"
+    entered = operator.servers(directory / "window-records.db")
+    (directory / "window-records.json").write_text(json.dumps({"version": 2, "servers": entered}))
+    (directory / "window-records.db").unlink()
+    status = operator.run("status")
+    assert status.returncode == 0 and status.output.count("record open since") == 3, status.output
+    assert not (directory / "window-records.db").exists(), "status writes nothing"
+    exited = operator.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert {entry["state"] for entry in operator.servers(directory / "window-records.db").values()} == {"closed"}
+    assert not (directory / "window-records.json").exists()
+    assert json.loads((directory / "window-records.json.migrated").read_text())["servers"] == entered
 
 
 def test_limit_on_exit_leaves_the_other_hosts_records_open(operator, servers):

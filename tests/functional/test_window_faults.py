@@ -107,7 +107,7 @@ def test_role_at_vvv_leaks_no_secret(ucs_server, arcgis_server, operator, tmp_pa
     secrets = {"Ucs-Secret-3141", "Gis-Secret-2718", token} | set(site.tokens)
     for secret in secrets:
         assert secret not in run.output
-        assert secret not in operator.state_file.read_text()
+        assert secret.encode() not in operator.state_file.read_bytes()
     for server in (ucs, site, given_token_site):
         for entry in server.requests:
             assert not any(secret in entry["path"] + entry["query"] for secret in secrets)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import server_key
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
 from ansible_collections.opsmodes.maintenance.tests.functional.test_window import (
     ARCGIS_LOGIN,
     BEFORE,
@@ -269,9 +270,11 @@ def test_a_state_file_written_by_1_0_0_is_carried_over_with_its_open_entries(ope
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site, ucs2) == BEFORE
     assert not posts(ucs2)
-    document = json.loads(operator.state_file.read_text())
-    assert document["version"] == 2 and "legacy" not in document
-    assert all(e["state"] == "closed" for e in document["servers"].values()) and len(document["servers"]) == 3
+    records = RecordStore(str(operator.state_file)).read()
+    assert records.legacy == {}
+    assert all(e["state"] == "closed" for e in records.servers.values()) and len(records.servers) == 3
+    assert operator.state_file.read_bytes().startswith(b"SQLite format 3")
+    assert json.loads(operator.state_file.with_name(operator.state_file.name + ".migrated").read_text())["version"] == 1
 
 
 # -- a delegate host reached over a connection that is not local -------------------------------------------
@@ -341,12 +344,12 @@ def test_status_fails_on_windows_past_their_deadline_and_on_records_outside_the_
     assert operator.run("status").returncode == 0
     # A window opened last Friday that nobody closed, and a record of a host since taken out of the
     # inventory: written in the past, not waited for.
-    document = json.loads(operator.state_file.read_text())
-    document["servers"][entry["server"]].update(opened="2026-11-27T22:00:00.000Z", deadline="2026-11-28T06:00:00.000Z")
-    document["servers"]["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9",
+    with RecordStore(str(operator.state_file)).transaction() as records:
+        records.servers[entry["server"]].update(opened="2026-11-27T22:00:00.000Z",
+                                                deadline="2026-11-28T06:00:00.000Z")
+        records.servers["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9",
                                                          url="http://127.0.0.1:9", holders=["app9"],
                                                          by="bob (AWX job 77)")
-    operator.state_file.write_text(json.dumps(document))
     status = operator.run("status")
     assert status.returncode != 0
     assert ("ucs of app1 has been open since 2026-11-27T22:00:00.000Z by %s, past its deadline 2026-11-28T06:00:00.000Z"

@@ -26,6 +26,7 @@ from ansible.template import Templar
 
 from ansible_collections.opsmodes.maintenance.plugins.action import window_phase
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 
@@ -177,7 +178,7 @@ def site(started):
 
 
 def servers_in(state_file):
-    return json.loads(state_file.read_text())["servers"]
+    return RecordStore(str(state_file)).read().servers
 
 
 def entry_of(state_file, service, server):
@@ -482,6 +483,9 @@ def test_exit_finds_the_record_in_the_fact_unless_the_sources_leave_it_out(ucs, 
      "window_record_sources may name state_file, window_records, fact, not files, x"),
     ("window_no_record", "guess", "window_no_record must be fail or normal, got 'guess'"),
     ("window_lock_timeout", "soon", "window_lock_timeout must be a number of seconds, got 'soon'"),
+    ("window_lock_timeout", "nan", "window_lock_timeout must be a number of seconds, got 'nan'"),
+    ("window_lock_timeout", "-1", "window_lock_timeout must be a number of seconds, got '-1'"),
+    ("window_lock_timeout", float("inf"), "window_lock_timeout must be a number of seconds, got inf"),
     ("window_services", "ucs,vmware", "window_services may name ucs and arcgis, not vmware"),
     ("window_ucs_url", "", "window_ucs_url is set for app1 but empty (a variable that templated to nothing?): nothing "
                            "was switched. Give the URL, or leave the variable undefined."),
