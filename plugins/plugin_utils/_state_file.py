@@ -304,11 +304,11 @@ class RecordStore:
             text = json.dumps(entry, sort_keys=True)
             if stored.servers.get(key) != text:
                 connection.execute("INSERT OR REPLACE INTO servers (server, entry) VALUES (?, ?)", (key, text))
-        if records.legacy != stored.legacy:
+        legacy_rows = {(host, service, json.dumps(entry, sort_keys=True))
+                       for host, entries in records.legacy.items() for service, entry in entries.items()}
+        if legacy_rows != stored.legacy_rows:
             connection.execute("DELETE FROM legacy")
-            connection.executemany("INSERT INTO legacy (host, service, entry) VALUES (?, ?, ?)",
-                                   [(host, service, json.dumps(entry, sort_keys=True))
-                                    for host, entries in records.legacy.items() for service, entry in entries.items()])
+            connection.executemany("INSERT INTO legacy (host, service, entry) VALUES (?, ?, ?)", sorted(legacy_rows))
 
     @contextmanager
     def _locked(self, state_file):
@@ -359,13 +359,11 @@ class RecordStore:
 
 
 class Stored:
-    """What a transaction read, as stored: the servers' rows and the legacy entries."""
+    """What a transaction read, as stored: the servers' rows (key -> text) and the legacy rows."""
 
     def __init__(self, rows=(), legacy_rows=()):
         self.servers = dict(rows)
-        self.legacy = {}
-        for host, service, text in legacy_rows:
-            self.legacy.setdefault(host, {})[service] = json.loads(text)
+        self.legacy_rows = set(legacy_rows)
 
 
 class LockWaiter:
