@@ -71,6 +71,31 @@ def test_hosts_sharing_servers_switch_them_once_and_the_last_exit_puts_them_back
     assert all(e["state"] == "closed" for e in operator.servers().values())
 
 
+@pytest.mark.parametrize("killed", ["enter", "exit"])
+def test_hosts_sharing_servers_after_kill_9_then_exit_twice(operator, servers, killed):
+    """app1 and app3 share a UCS server and an ArcGIS site; app2's own server was in maintenance
+    before the window. kill -9 of enter or of exit while the shared servers switch, then exit and
+    exit again: every server is back in its mode before the window, app2's left in maintenance."""
+    ucs, site, ucs2, hosts = servers(ucs_seconds=3, arcgis_seconds=3)
+    hosts["app3"] = dict(hosts["app1"])
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    if killed == "exit":
+        assert operator.run("enter").returncode == 0
+    started = operator.start(killed)
+    # Killed once both shared servers have taken this run's write.
+    until(lambda: ucs.state()["switching_to"] and site.state()["running_jobs"]
+          and len(posts(ucs)) == (1 if killed == "enter" else 2), "the shared servers to start switching")
+    kill(started)
+    for attempt in ("exit", "exit again"):
+        exited = operator.run("exit")
+        assert exited.returncode == 0, (attempt, exited.output[-2000:])
+        assert modes(ucs, site, ucs2) == BEFORE, attempt
+        assert all(entry["state"] == "closed" for entry in operator.servers().values()), attempt
+    assert not posts(ucs2)
+    assert [json.loads(p["body"])["mode"] for p in posts(ucs)] == ["maintenance", "production"]
+    assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
+
+
 def test_a_failed_enter_on_a_shared_server_does_not_undo_the_other_hosts_switch(operator, ucs_server, arcgis_server):
     """app2's own UCS cannot be read: app2 switches nothing, and the site app1 switched stays so."""
     site = arcgis_server(read_only_seconds=0.5, editable_seconds=0.5)
