@@ -112,6 +112,11 @@ def posts(server):
             if r["method"] == "POST" and r["path"].endswith(("/server/mode", "/mode/update"))]
 
 
+def site_modes_asked(site):
+    """The modes an ArcGIS site was asked for, in order."""
+    return [dict(parse_qsl(p["body"]))["siteMode"] for p in posts(site)]
+
+
 def modes(*servers):
     return tuple(server.state()["mode"] for server in servers)
 
@@ -275,7 +280,7 @@ def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
     exited = operator.run("exit", {"window_hosts": "app1"})
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site) == ("production", "EDITABLE")
-    assert [dict(parse_qsl(p["body"]))["siteMode"] for p in posts(site)] == ["READ_ONLY", "EDITABLE"]
+    assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
 
 
 def test_enter_killed_while_reading_leaves_nothing_to_put_back(operator, servers):
@@ -536,6 +541,27 @@ def test_failed_switch_puts_back_what_enter_switched(operator, servers):
     assert modes(ucs, site) == ("production", "EDITABLE")
     assert all(e["state"] == "closed" for e in operator.records()["app1"].values())
     assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
+
+
+def test_put_back_that_fails_while_confirm_waits_keeps_the_record_for_the_next_exit(operator, servers):
+    """The site takes exit's update, then its job ends FAILED while confirm waits for it: exit
+    fails naming the service, the record stays open, and exit once the site behaves puts it back."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    site.job_result = "failed"
+    exited = operator.run("exit")
+    assert exited.returncode != 0
+    assert "putting back failed for arcgis; the record stays open: run exit again" in exited.output
+    assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
+    records = operator.records()
+    assert (records["app1"]["arcgis"]["state"], records["app1"]["ucs"]["state"]) == ("open", "closed")
+    assert modes(ucs, site, ucs2) == ("production", "READ_ONLY", "maintenance")
+    site.job_result = "success"
+    again = operator.run("exit")
+    assert again.returncode == 0, again.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    assert all(e["state"] == "closed" for e in operator.records()["app1"].values())
 
 
 def test_switch_slower_than_the_wait_is_reported_recorded_and_put_back(operator, servers):

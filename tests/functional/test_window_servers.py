@@ -13,7 +13,6 @@ import fcntl
 import json
 import os
 import signal
-from urllib.parse import parse_qsl
 
 import pytest
 
@@ -25,14 +24,11 @@ from ansible_collections.opsmodes.maintenance.tests.functional.test_window impor
     kill,
     modes,
     posts,
+    site_modes_asked,
     until,
 )
 
 CONNECTION_PLUGINS = os.path.join(os.path.dirname(__file__), "connection_plugins")
-
-
-def site_modes_asked(site):
-    return [dict(parse_qsl(p["body"]))["siteMode"] for p in posts(site)]
 
 
 # -- hosts that share a server -----------------------------------------------------------------------
