@@ -26,7 +26,7 @@ TEST_PY_newest = $(shell $(VENV_NEWEST)/bin/python -c 'import sys; print("%d.%d"
 
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo bench test-esri test test-matrix venvs ansible-test-ready collection units sanity integration lint docs functional molecule package clean
+.PHONY: help demo bench test-esri test test-matrix venvs ansible-test-ready collection postgresql units sanity integration lint docs functional molecule package clean
 
 help:
 	@echo "make demo   start emulated UCS and ArcGIS servers and run a maintenance window against them"
@@ -62,6 +62,29 @@ collection:
 		| tar -cf - -T - | tar -xf - -C $(COLLECTION)
 	git -C $(COLLECTION) init --quiet
 
+# The tests run PostgreSQL servers of their own on 127.0.0.1 (tests/support/postgresql.py), from the
+# server binaries found as it finds them: `pg_config --bindir`, the highest /usr/lib/postgresql/*/bin,
+# then initdb on PATH. Where there are none, Debian's postgresql package is installed (as root).
+# Debian's own cluster, which its package would make and start on port 5432, is not made
+# (create_main_cluster = false in /etc/postgresql-common/createcluster.conf, set before the server
+# package installs): the tests need none, and nothing of Debian's is left listening.
+PG_BINDIRS = { pg_config --bindir 2>/dev/null || :; ls -dvr /usr/lib/postgresql/*/bin 2>/dev/null || :; \
+	if p=$$(command -v initdb); then dirname "$$p"; dirname "$$(readlink -f "$$p")"; fi; }
+PG_FOUND = for d in $$($(PG_BINDIRS)); do \
+	if [ -x "$$d/initdb" ] && [ -x "$$d/pg_ctl" ] && [ -x "$$d/postgres" ]; then echo "$$d"; exit 0; fi; done; exit 1
+postgresql:
+	@if d=$$($(PG_FOUND)); then echo "PostgreSQL server binaries: $$d"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin, PATH), and the" \
+			"tests need them: run \`make postgresql\` as root on Debian, or install PostgreSQL's server" >&2; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update; \
+	apt-get install -y --no-install-recommends postgresql-common; \
+	pg_conftool /etc/postgresql-common/createcluster.conf set create_main_cluster false; \
+	apt-get install -y --no-install-recommends postgresql; \
+	d=$$($(PG_FOUND)) || { echo "Debian's postgresql package is in, but no server binaries are found" >&2; exit 1; }; \
+	echo "PostgreSQL server binaries: $$d"
+
 # A real maintenance window against emulated servers; only the newest ansible-core is needed.
 demo: $(VENV_NEWEST)/.installed collection
 	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 \
@@ -69,7 +92,7 @@ demo: $(VENV_NEWEST)/.installed collection
 
 # Benchmarks (bench/run.py); BENCH_ARGS="--only modules --rounds 3" and the like run a part.
 BENCH_ARGS ?=
-bench: $(VENV_NEWEST)/.installed collection
+bench: $(VENV_NEWEST)/.installed collection postgresql
 	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) \
 		$(VENV_NEWEST)/bin/python bench/run.py $(BENCH_ARGS)
 	cp $(COLLECTION)/bench/RESULTS.md bench/RESULTS.md
@@ -86,7 +109,7 @@ test-esri:
 		&& cp tests/esri/requirements.txt $(BUILD)/venv/esri/requirements.txt; }
 	$(BUILD)/venv/esri/bin/python tests/esri/check_client.py
 
-units: ansible-test-ready collection
+units: ansible-test-ready collection postgresql
 	$(foreach v,$(VENVS),cd $(COLLECTION) && $(BUILD)/venv/$(v)/bin/ansible-test units --venv --python $(TEST_PY_$(v)) --requirements --color no;)
 
 sanity: ansible-test-ready collection
@@ -148,11 +171,11 @@ docs: venvs collection
 	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs --plugin-docs .
 
 # The role with molecule: each scenario under extensions/molecule starts its emulators itself.
-molecule: venvs collection
+molecule: venvs collection postgresql
 	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 molecule test --all
 
 # Modules run by ansible-playbook against the emulators over loopback, on both ansible-cores.
-functional: venvs collection
+functional: venvs collection postgresql
 	$(foreach v,$(VENVS),cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) PATH=$(BUILD)/venv/$(v)/bin:$$PATH \
 		$(BUILD)/venv/$(v)/bin/python -m pytest tests/functional -n $(PYTEST_WORKERS) -p no:cacheprovider -q;)
 

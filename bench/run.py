@@ -16,7 +16,7 @@ Everything runs in one process, side by side and alternating, against the emulat
   confirming request came, and how often a switching server was polled;
 - scale: the role's enter and exit over 100 hosts at forks 5 and 300 hosts at forks 5 and 50, each
   phase right beside Ansible's own floor (as many `ansible.builtin.debug` tasks per host); and the
-  state file's time under its lock per write, from RecordStore itself;
+  state file's time under its lock per write, from StateFile itself;
 - start-up: what one module run costs on the controller, and where that goes.
 
 Results go to bench/RESULTS.md (and bench/results/*.json), with the machine they ran on.
@@ -38,9 +38,11 @@ import time
 import uuid
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore, psycopg
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+from ansible_collections.opsmodes.maintenance.tests.support.postgresql import PostgresCluster
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.dirname(BENCH)
@@ -355,7 +357,7 @@ def _written_sequences(state_file):
     sequence, so what a phase added to the sum, with each host's first transaction (which writes all
     its entries) counted once, counts the phase's transactions (a check of the count above)."""
     try:
-        servers = RecordStore(state_file).read().servers
+        servers = StateFile(state_file).read().servers
     except record.WindowError:
         return 0, 0
     return len(servers), sum(entry["sequence"] for entry in servers.values())
@@ -450,39 +452,69 @@ def _check_floor_tasks(measures, phase):
                            "DEBUG_FLOORS" % (phase, floor["tasks_per_host"], role["tasks_per_host"]))
 
 
-def bench_record_lock(hosts, site_every, samples, workdir):
-    """Time under the state file's lock per write, from RecordStore itself: a database holding the
-    entries of `hosts` hosts' servers, each transaction taking the lock, reading the row of one server,
+class _TimedPostgresStore(PostgresStore):
+    """The PostgreSQL store, noting when a transaction has its locks: the time under them is from
+    then to the commit; connecting and locking come before."""
+
+    def _lock(self, connection, keys):
+        super()._lock(connection, keys)
+        self.locked_at = time.perf_counter()
+
+
+def _record_stores(workdir, cluster):
+    """(name, make a store of an empty place, size of what it holds) for each store the role has."""
+    def state_file(label):
+        return StateFile(os.path.join(workdir, "lock-%s.db" % label))
+
+    def postgresql(label):
+        return _TimedPostgresStore.of(cluster.create_database())
+
+    def size(store):
+        if isinstance(store, StateFile):
+            return os.path.getsize(store.path)
+        with psycopg.connect(store.url) as connection:
+            return connection.execute("SELECT pg_total_relation_size('opsmodes_window_records')").fetchone()[0]
+    return (("state file", state_file, size), ("PostgreSQL", postgresql, size))
+
+
+def bench_record_lock(hosts, site_every, samples, workdir, cluster):
+    """Time under the record's lock per write, from each store itself: a record holding the entries
+    of `hosts` hosts' servers, each transaction taking the lock, reading the row of one server,
     advancing it as _note does and committing it. Once with fresh entries, as in the bench's windows,
     and once with every entry's history full (HISTORY_LENGTH earlier windows)."""
     out = {}
-    for name, history in (("fresh", 0), ("full history", record.HISTORY_LENGTH)):
-        path = os.path.join(workdir, "lock-%d.db" % history)
-        store = RecordStore(path)
-        store.check()
-        keys, now = [], record.utc_now()
-        with store.transaction() as records:
-            for index in range(hosts):
-                services = [("ucs", "production", "maintenance")]
-                if index % site_every == 0:
-                    services.append(("arcgis", ARCGIS_START, "READ_ONLY"))
-                for service, before, maintenance in services:
-                    url = "http://127.0.0.1:%d/%s" % (20000 + index, service)
-                    entry = record.new_entry(service, url, before, maintenance, "h%03d" % index, "bench", now)
-                    entry["history"] = [uuid.uuid4().hex for _window in range(history)]
-                    records.servers[entry["server"]] = entry
-                    keys.append(entry["server"])
-        times = []
-        for sample in range(samples):
-            key = keys[sample % len(keys)]
-            started = time.perf_counter()
-            with store.transaction([key]) as records:
-                records.servers[key] = record.advanced(records.servers[key], requested=record.utc_now(),
-                                                       handle=None)
-            times.append(time.perf_counter() - started)
-        times.sort()
-        out[name] = {"servers": len(keys), "bytes": os.path.getsize(path), "median_seconds": statistics.median(times),
-                     "mean_seconds": statistics.mean(times), "p90_seconds": times[int(0.9 * (len(times) - 1))]}
+    for store_name, make, size in _record_stores(workdir, cluster):
+        for name, history in (("fresh", 0), ("full history", record.HISTORY_LENGTH)):
+            store = make("%s-%d" % (store_name.replace(" ", "-"), history))
+            store.check()
+            keys, now = [], record.utc_now()
+            with store.transaction() as records:
+                for index in range(hosts):
+                    services = [("ucs", "production", "maintenance")]
+                    if index % site_every == 0:
+                        services.append(("arcgis", ARCGIS_START, "READ_ONLY"))
+                    for service, before, maintenance in services:
+                        url = "http://127.0.0.1:%d/%s" % (20000 + index, service)
+                        entry = record.new_entry(service, url, before, maintenance, "h%03d" % index, "bench", now)
+                        entry["history"] = [uuid.uuid4().hex for _window in range(history)]
+                        records.servers[entry["server"]] = entry
+                        keys.append(entry["server"])
+            locked, whole = [], []
+            for sample in range(samples):
+                key = keys[sample % len(keys)]
+                started = time.perf_counter()
+                with store.transaction([key]) as records:
+                    records.servers[key] = record.advanced(records.servers[key], requested=record.utc_now(),
+                                                           handle=None)
+                ended = time.perf_counter()
+                whole.append(ended - started)
+                # The state file takes its lock first of all: its whole transaction is under it.
+                locked.append(ended - getattr(store, "locked_at", started))
+            locked.sort()
+            out["%s, %s" % (store_name, name)] = {
+                "store": store_name, "servers": len(keys), "bytes": size(store),
+                "median_seconds": statistics.median(locked), "mean_seconds": statistics.mean(locked),
+                "p90_seconds": locked[int(0.9 * (len(locked) - 1))], "mean_transaction_seconds": statistics.mean(whole)}
     return out
 
 
@@ -538,7 +570,7 @@ def scale_targets(scale):
                              figures[phase] <= figures["bound_floor_" + phase]))
     for row, phase, _transactions, shares in lock_shares(scale):
         for name, (_locked, share) in shares.items():
-            rows.append(("state file's lock <= %d%% of %s at %d hosts, forks %d, %s entries" % (
+            rows.append(("the record's lock <= %d%% of %s at %d hosts, forks %d, %s" % (
                 LOCK_SHARE * 100, phase, row["hosts"], row["forks"], name), "%.1f%%" % (share * 100),
                 share <= LOCK_SHARE))
     return rows
@@ -607,30 +639,37 @@ def scale_report(scale):
 
 def lock_report(scale):
     lines = [
-        "### The state file's lock", "",
-        "Every write of the record is a transaction under the state file's lock (RecordStore.transaction: take "
-        "the lock, read the rows of the host's servers from the SQLite database, change them, commit with "
-        "SQLite's rollback journal and synchronous=FULL). Measured by driving RecordStore directly, in the bench's "
-        "process after the runs above, %d transactions over a database holding the servers of %d hosts, each "
-        "advancing one entry as the action's _note does; uncontended, so the time under the lock alone. "
+        "### The record's lock", "",
+        "Every write of the record is a transaction under a lock. The state file (StateFile.transaction): take "
+        "the file's lock, read the rows of the host's servers from the SQLite database, change them, commit with "
+        "SQLite's rollback journal and synchronous=FULL; every write of every server waits for it. PostgreSQL "
+        "(PostgresStore.transaction, window_state_url): connect, take a transaction-level advisory lock per server "
+        "of the host, read their rows, change them, commit (fsync and synchronous_commit on, as a production server "
+        "has them); only writers of the same server wait for each other, and connecting comes before the lock. "
+        "Measured by driving each store directly, in the bench's process after the runs above, %d transactions "
+        "over a record holding the servers of %d hosts, each advancing one entry as the action's _note does; "
+        "uncontended, so the time under the lock alone (for PostgreSQL, from the locks taken to the commit; the "
+        "whole transaction, connection included, beside it). "
         "Transactions per phase, read from plugins/action/window_phase.py: per host 1 (open or leave its "
         "entries), per service written a `sending` note, plus a `sent` note for ArcGIS (its write returns a "
         "job, UCS's none), and per service 1 in confirm (clearing `requested` after enter, closing after "
         "exit): 3 per UCS-only host, 6 per host with a site. "
         "Counted in the run: from the state file after each phase, the entries' sequences (every write advances "
         "one), with the opening or leaving transaction, which writes all of a host's entries once, counted once "
-        "per host. Share: transactions times the mean time "
-        "under the lock, over the phase's measured time; the writes are serial whatever the forks, so this is "
-        "what the lock costs at least (waiting for it, and reading outside it, not counted)."
+        "per host. Share: transactions times the mean time under the lock, over the phase's measured time (a "
+        "phase run with the state file): what the lock costs at most when every write waited for every other, "
+        "as the state file's do."
         % (scale["lock_samples"], scale["lock_hosts"]), "",
-        "| entries | file (KiB) | median (ms) | mean (ms) | p90 (ms) |", "| --- | ---: | ---: | ---: | ---: |"]
+        "| record | size (KiB) | median under the lock (ms) | mean (ms) | p90 (ms) | whole transaction, mean (ms) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, entry in scale["lock"].items():
-        lines.append("| %d servers, %s | %.0f | %.2f | %.2f | %.2f |" % (
-            entry["servers"], name, entry["bytes"] / 1024, entry["median_seconds"] * 1000,
-            entry["mean_seconds"] * 1000, entry["p90_seconds"] * 1000))
+        lines.append("| %s, %d servers | %.0f | %.2f | %.2f | %.2f | %.2f |" % (
+            name, entry["servers"], entry["bytes"] / 1024, entry["median_seconds"] * 1000,
+            entry["mean_seconds"] * 1000, entry["p90_seconds"] * 1000,
+            entry.get("mean_transaction_seconds", entry["mean_seconds"]) * 1000))
     names = list(scale["lock"])
     lines += ["", "| hosts | forks | phase | transactions, from the code / counted in the run | phase (s) | "
-              + " | ".join("under the lock (s), %s entries | share, %s" % (name, name) for name in names) + " |",
+              + " | ".join("under the lock (s), %s | share, %s" % (name, name) for name in names) + " |",
               "| ---: | ---: | --- | ---: | ---: |" + " ---: | ---: |" * len(names)]
     for row, phase, transactions, shares in lock_shares(scale):
         counted = [r["role_" + phase].get("transactions") for r in row["rounds"]]
@@ -647,7 +686,11 @@ def scale_section(options, workdir):
     load_before = os.getloadavg()[0]
     rows = bench_scale(configs, options.scale_switch_seconds, options.scale_site_every, options.scale_rounds, workdir)
     lock_hosts = max(hosts for hosts, _forks in configs)
-    lock = bench_record_lock(lock_hosts, options.scale_site_every, options.lock_samples, workdir)
+    # A PostgreSQL server on loopback for the PostgreSQL store, as durable as a real one: every
+    # commit flushed, as the state file's synchronous=FULL is.
+    with PostgresCluster(settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}) as cluster:
+        os.environ.update(cluster.environment())
+        lock = bench_record_lock(lock_hosts, options.scale_site_every, options.lock_samples, workdir, cluster)
     return {"switch_seconds": options.scale_switch_seconds, "site_every": options.scale_site_every,
             "rounds": options.scale_rounds, "configs": rows, "lock": lock, "lock_hosts": lock_hosts,
             "lock_samples": options.lock_samples, "load": [load_before, os.getloadavg()[0]]}

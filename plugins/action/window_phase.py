@@ -32,7 +32,7 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _window as words
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RecordReplaced, WindowError
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore, drop_legacy
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import drop_legacy, open_store
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, module_name, variable
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import (
     CLOSE,
@@ -43,6 +43,7 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window impor
     LEFT,
     NO_RECORD,
     NOT_HELD,
+    ORPHANED,
     PUT_BACK,
     SWITCH,
 )
@@ -129,9 +130,10 @@ class ActionModule(ActionBase):
         self._check_store()
         if not self.targets:
             return self._no_service(work_tasks=work)
-        # The windows open before the modes are read: only those can a mode read now show ended.
+        # The entries as they are before the modes are read: only an entry that nobody wrote to
+        # since can a mode read now show ended.
         records = self.store.read(self._keys())
-        known = {t.key: (self._chosen(records, t) or {}).get("window") for t in self.targets}
+        known = {t.key: self._chosen(records, t) for t in self.targets}
         live = self._read_modes_before_enter()
         plan = self._open_records(live, known)
         if not self.check_mode:
@@ -185,12 +187,14 @@ class ActionModule(ActionBase):
             report.append(line)
             rows.append(self._row(target, entry, outcome.get("previous_mode"), agreement))
         overdue = {name: entry for name, entry in entries.items() if record.overdue(entry, now)}
+        unexplained = [t.name for t in self.targets if record.unexplained_maintenance(
+            entries[t.name], live[t.name].get("previous_mode"), self._maintenance(t))]
         strangers = self._strangers()
-        outcome = {"changed": False, "report": report, "rows": rows, "state_file": self.store.path,
+        outcome = {"changed": False, "report": report, "rows": rows, "state_file": self.store.location,
                    "record": {name: entry for name, entry in entries.items() if entry},
-                   "overdue": sorted(overdue), "strangers": strangers,
+                   "overdue": sorted(overdue), "unexplained": unexplained, "strangers": strangers,
                    "failed": any(r.get("failed") for r in live.values())}
-        alarms = words.status_alarms(self.host, overdue, strangers, self.store.path)
+        alarms = words.status_alarms(self.host, overdue, unexplained, strangers, self.store.location)
         if alarms:
             outcome.update(failed=True, msg=alarms)
         return outcome
@@ -201,11 +205,10 @@ class ActionModule(ActionBase):
         if self.host != (self.task_vars.get("ansible_play_hosts_all") or [self.host])[0]:
             return []
         records = self.store.read()
-        inventory = set((self.task_vars.get("groups") or {}).get("all") or [])
         strangers = [entry for entry in records.servers.values()
-                     if record.is_open(entry) and not set(entry.get("holders") or []) & inventory]
+                     if record.is_open(entry) and not set(entry.get("holders") or []) & self.inventory]
         for host, entries in records.legacy.items():
-            if host not in inventory:
+            if host not in self.inventory:
                 strangers += [dict(e, holders=[host], server="%s of %s" % (name, host)) for name, e in entries.items()
                               if record.is_open(e)]
         return sorted(strangers, key=lambda entry: entry["server"])
@@ -247,9 +250,10 @@ class ActionModule(ActionBase):
 
     def _opening(self, target, current, mode_now, known, now):
         """(entry, action, ended): the server's entry after this enter, what this host does to it,
-        and the earlier open entry found ended outside its window, if any. `known` is the window
-        open before `mode_now` was read: one opened since (another host of this play sharing the
-        server) is about to switch, whatever the mode read."""
+        and the earlier open entry found ended outside its window, if any. `known` is the entry as
+        it was before `mode_now` was read: one written since (opened, or its switch noted or
+        confirmed, by another host or run sharing the server) tells more than that read, which may
+        have come before the switch."""
         wanted = self._maintenance(target)
         ended = None
         if record.is_open(current):
@@ -259,10 +263,10 @@ class ActionModule(ActionBase):
                 raise WindowError(words.exit_under_way(target, current, self.host))
             holders = current.get("holders") or []
             switching = record.still_switching(current, now, target.params["wait_timeout"])
-            if mode_now == wanted or switching or current["window"] != known:
+            if mode_now == wanted or switching or not record.same(current, known):
                 if self.host in holders:
                     return current, KEPT, None
-                return record.advanced(current, holders=sorted(set(holders) | {self.host})), JOINED, None
+                return record.joined(current, self.host), JOINED, None
             note = "ended outside this window: %s found the server in %s at enter" % (self.host, mode_now)
             ended = current = record.closed(current, now, note)
         entry = record.new_entry(target.name, target.url, mode_now, wanted, self.host, self._by(), now,
@@ -292,8 +296,15 @@ class ActionModule(ActionBase):
                 item = {"service": target.name, "key": target.key, "entry": current}
                 item["action"], item["target_mode"] = self._leaving(target, current)
                 if item["action"] == HANDED_ON:
-                    holders = sorted(set(current.get("holders") or []) - {self.host})
-                    item["entry"] = record.advanced(current, holders=holders)
+                    item["entry"] = record.left(current, self.host)
+                    self._put(records, target, item["entry"])
+                elif item["action"] in (PUT_BACK, CLOSE) and current is not None \
+                        and self.host not in current["holders"]:
+                    # Taken over from holders that are gone from the inventory: this host is the
+                    # window's holder from here on, and the record says whose it was.
+                    item["taken_over"] = current["holders"]
+                    item["entry"] = record.advanced(current, holders=[self.host], leaving=self.host,
+                                                    taken_over=current["holders"])
                     self._put(records, target, item["entry"])
                 elif item["action"] in (PUT_BACK, CLOSE) and current is not None:
                     # From here on no host joins this window: the server is on its way back. A copy
@@ -314,10 +325,17 @@ class ActionModule(ActionBase):
             return (PUT_BACK, self._normal(target)) if self.no_record == "normal" else (NO_RECORD, None)
         if not record.is_open(entry):
             return CLOSED_ALREADY, None
-        holders = entry.get("holders") or []
+        holders = set(entry.get("holders") or [])
         if self.host not in holders:
-            return NOT_HELD, None
-        if set(holders) - {self.host}:
+            # A window this host left, or one that hosts of the inventory still hold, is theirs to
+            # put back. One held only by hosts gone from it (renamed, removed) has nobody to put
+            # it back unless this exit takes it over: a job slice's inventory has only its own
+            # hosts, so that cannot be guessed.
+            if self.host in (entry.get("left") or []) or holders & self.inventory:
+                return NOT_HELD, None
+            if not holders <= self.take_over:
+                return ORPHANED, None
+        elif holders - {self.host}:
             return HANDED_ON, None
         mode = record.target_on_exit(entry)
         return (PUT_BACK, mode) if mode else (CLOSE, None)
@@ -404,7 +422,7 @@ class ActionModule(ActionBase):
                 item["entry"] = current
                 item["action"], item["target_mode"] = self._leaving(target, current)
                 if item["action"] == HANDED_ON:
-                    item["entry"] = record.advanced(current, holders=sorted(set(current["holders"]) - {self.host}))
+                    item["entry"] = record.left(current, self.host)
                     self._put(records, target, item["entry"])
         back = [item for item in ours if item["action"] in (PUT_BACK, CLOSE)]
         for item in back:
@@ -626,7 +644,7 @@ class ActionModule(ActionBase):
             sole = item["action"] in (PUT_BACK, CLOSE)
             if not ours or not record.is_open(current) or self.host not in holders or sole and holders != {self.host}:
                 now_is = "was removed" if current is None else "is now " + record.describe(current)
-                message = "The record of %s in %s %s since this run read it" % (target.key, self.store.path, now_is)
+                message = "The record of %s in %s %s since this run read it" % (target.key, self.store.location, now_is)
                 raise RecordReplaced(message, current)
             entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
             self._put(records, target, entry)
@@ -646,10 +664,14 @@ class ActionModule(ActionBase):
         """The result of enter or exit, which confirm takes as `requested`."""
         would_change = self.check_mode and any(i["action"] in (SWITCH, PUT_BACK) for i in plan)
         outcome = {"changed": would_change or any(i.get("changed") for i in plan), "phase": phase, "plan": plan,
-                   "state_file": self.store.path}
+                   "state_file": self.store.location}
         outcome.update((k, v) for k, v in extra.items() if v is not None)
         if self.check_mode:
             outcome.update(self._ending(phase, plan, outcome))
+        else:
+            # Published now, before confirm waits: a job cancelled or timed out during the wait
+            # leaves it in AWX's fact storage, where the next exit finds it.
+            outcome.update(self._published({item["service"]: item["entry"] for item in plan if item.get("entry")}))
         return outcome
 
     def _ending(self, phase, plan, requested):
@@ -665,7 +687,7 @@ class ActionModule(ActionBase):
         outcome["diff"] = [d for d in outcome["diff"] if d]
         published = {item["service"]: item["entry"] for item in plan if item.get("entry")}
         outcome.update(self._published(published))
-        problems = words.problems(phase, plan, self.host, self.store.path, self.no_record,
+        problems = words.problems(phase, plan, self.host, self.store.location, self.no_record,
                                   {t.name: self._normal(t) for t in self.targets})
         if problems:
             outcome.update(failed=True, msg=problems)
@@ -701,7 +723,7 @@ class ActionModule(ActionBase):
     def _no_service(self, **extra):
         outcome = {"changed": False, "phase": self._task.args.get("phase"), "plan": [], "rows": [],
                    "report": ["no service on this host (no %s or window_services)" % " or ".join(
-                       variable(s, "url") for s in SERVICES.values())], "state_file": self.store.path}
+                       variable(s, "url") for s in SERVICES.values())], "state_file": self.store.location}
         outcome.update((k, v) for k, v in extra.items() if v is not None)
         return outcome
 
@@ -727,6 +749,13 @@ class ActionModule(ActionBase):
         self.no_record = self._var("window_no_record", "fail")
         if self.no_record not in NO_RECORD_CHOICES:
             raise WindowError("window_no_record must be fail or normal, got %r" % self.no_record)
+        self.inventory = set((self.task_vars.get("groups") or {}).get("all") or [])
+        self.take_over = set(self._list("window_take_over"))
+        present = sorted(self.take_over & self.inventory)
+        if present:
+            raise WindowError("window_take_over names %s, which %s in the inventory: a host of the inventory leaves "
+                              "its windows by its own exit. Nothing was switched." % (
+                                  ", ".join(present), "is" if len(present) == 1 else "are"))
         self.sources = self._list("window_record_sources") or list(record.SOURCES)
         unknown = [s for s in self.sources if s not in record.SOURCES]
         if unknown:
@@ -736,8 +765,8 @@ class ActionModule(ActionBase):
         try:
             self.max_open = record.duration(max_open) if max_open is not None else None
         except ValueError:
-            raise WindowError("window_max_open must be a duration such as 8h, 30m, 2d or a number of seconds, got %r"
-                              % (max_open,))
+            raise WindowError("window_max_open must be a duration of at most %d days, such as 8h, 30m, 2d or a number "
+                              "of seconds, got %r. Nothing was switched." % (record.MAX_OPEN_DAYS, max_open))
         given = self._var("window_lock_timeout", DEFAULT_LOCK_TIMEOUT)
         try:
             lock_timeout = float(given)
@@ -745,8 +774,8 @@ class ActionModule(ActionBase):
             lock_timeout = math.nan
         if not 0 <= lock_timeout < math.inf:
             raise WindowError("window_lock_timeout must be a number of seconds, got %r" % (given,))
-        self.store = RecordStore.of(self._var("window_state_file"), lock_timeout=lock_timeout,
-                                    notify=lambda message: display.display("%s: %s" % (self.host, message)))
+        self.store = open_store(self._var("window_state_file"), self._var("window_state_url"), lock_timeout,
+                                notify=lambda message: display.display("%s: %s" % (self.host, message)))
         # Bad input fails here, before any request to any service.
         self.targets = [self._target_of(SERVICES[name]) for name in self._service_names()]
 

@@ -32,7 +32,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for an answer to one request.
+      - Seconds one request may take, from connecting to the last byte of the answer, however
+        slowly the server sends it.
       - A write that gets no answer in this time is not a failure by itself; the server's
         reported mode decides, within O(wait_timeout).
     type: float

@@ -14,7 +14,8 @@ recorded once and put back once, by the exit of the last host that holds it open
      "window": "<id of the window that opened it>", "sequence": 3, "history": ["<earlier windows>"],
      "state": "open" | "closed", "mode_before": "production", "maintenance_mode": "maintenance",
      "holders": ["app1", "app2"], "opened": "<UTC time>", "by": "<user or AWX job>",
-     "closed": "<UTC time>" | None, "note": "...", "requested": "<UTC time>" | None, "handle": "<job>" | None}
+     "closed": "<UTC time>" | None, "note": "...", "requested": "<UTC time>" | None, "handle": "<job>" | None,
+     "left": ["<hosts that left the window while others held it>"], "deadline": "<UTC time>" | None}
 
 Every write advances `sequence`; a new window of the same server lists the earlier windows in
 `history`. Copies of an entry (the state file, AWX's `window_records`, the fact `window_record`)
@@ -63,15 +64,18 @@ def utc_of(epoch):
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest window_max_open: a year, leap day included. A longer one is a typo, and a deadline
+# must stay a time that every platform can write.
+MAX_OPEN_DAYS = 366
 
 
 def duration(value):
-    """Seconds of a duration given as a number of seconds or as `90s`, `30m`, `8h`, `2d`;
-    ValueError for anything else, zero or less included."""
+    """Seconds of a duration given as a number of seconds or as `90s`, `30m`, `8h`, `2d`, of at
+    most MAX_OPEN_DAYS; ValueError for anything else, zero or less and infinity included."""
     text = str(value).strip().lower()
     unit = DURATION_UNITS.get(text[-1:], None)
     seconds = float(text[:-1] if unit else text) * (unit or 1)
-    if not seconds > 0:
+    if not 0 < seconds <= MAX_OPEN_DAYS * DURATION_UNITS["d"]:
         raise ValueError(value)
     return seconds
 
@@ -118,12 +122,25 @@ def new_entry(service, url, mode_before, maintenance_mode, holder, by, now, repl
     return {"server": server_key(service, url), "service": service, "url": normalize_url(url),
             "window": uuid.uuid4().hex, "sequence": 1, "history": history, "state": OPEN, "mode_before": mode_before,
             "maintenance_mode": maintenance_mode, "holders": [holder], "opened": now, "by": by, "closed": None,
-            "note": "", "requested": None, "handle": None, "deadline": deadline}
+            "note": "", "requested": None, "handle": None, "deadline": deadline, "left": []}
 
 
 def advanced(entry, **changes):
     """The entry with `changes`, one step further in its history."""
     return dict(entry, sequence=entry["sequence"] + 1, **changes)
+
+
+def joined(entry, holder):
+    """The entry after `holder` joins a window that other hosts hold open."""
+    return advanced(entry, holders=sorted(set(entry.get("holders") or []) | {holder}),
+                    left=sorted(set(entry.get("left") or []) - {holder}))
+
+
+def left(entry, holder):
+    """The entry after `holder` leaves a window that other hosts still hold open: it is no holder
+    any more, and the record remembers that it left, so that its exit run again has nothing to do."""
+    return advanced(entry, holders=sorted(set(entry.get("holders") or []) - {holder}),
+                    left=sorted(set(entry.get("left") or []) | {holder}))
 
 
 def closed(entry, now, note):
@@ -172,6 +189,14 @@ def closed_but_in_maintenance(entry, live_mode):
     that window: the record read is not the current window's (another state file, a later window)."""
     return (entry is not None and entry.get("state") == CLOSED and live_mode is not None
             and live_mode == entry.get("maintenance_mode") and entry.get("mode_before") not in (None, live_mode))
+
+
+def unexplained_maintenance(entry, live_mode, maintenance_mode):
+    """A server in its maintenance mode that no open record explains: no window holds it there,
+    and the last one did not find it so. Nobody's exit would put it back."""
+    if live_mode is None or live_mode != maintenance_mode or is_open(entry):
+        return False
+    return entry is None or entry.get("mode_before") != live_mode
 
 
 def describe(entry):

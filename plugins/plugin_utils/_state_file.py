@@ -25,13 +25,12 @@ from contextlib import contextmanager, nullcontext, suppress
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
     RECORD_VERSION, WindowError, entry_of, utc_now)
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import LockNotices, Records, RecordStore
 
 DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.db")
 # Where versions before the database kept the records by default: read, and moved into it.
 EARLIER_DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.json")
 SQLITE_HEADER = b"SQLite format 3\x00"
-# How often a wait for the state file's lock says what it waits for.
-LOCK_NOTICE_SECONDS = (5, 15)
 
 
 def resolve_state_file(path, cwd=None):
@@ -43,16 +42,7 @@ def resolve_state_file(path, cwd=None):
     return os.path.normpath(os.path.join(cwd or os.getcwd(), path))
 
 
-class Records:
-    """The state file's content: `servers` (key -> entry) and `legacy`, a 1.0.0 file's records
-    (host -> service -> entry) that no run has carried over yet."""
-
-    def __init__(self, servers=None, legacy=None):
-        self.servers = servers or {}
-        self.legacy = legacy or {}
-
-
-class RecordStore:
+class StateFile(RecordStore):
     """The state file on the controller: an SQLite database, a row per server, so that a write
     costs the same however many servers and windows it remembers. Every change is a transaction
     under an exclusive lock of its own (the lock file names its holder, and a wait for it is
@@ -65,7 +55,7 @@ class RecordStore:
     rename; it is kept beside as <file>.migrated."""
 
     def __init__(self, path, create_directory=False, lock_timeout=60.0, notify=None, earlier_path=None):
-        self.path = path
+        self.path = self.location = path
         self.lock_path = path + ".lock"
         self.journal_path = path + "-journal"
         # Until the database exists, where an earlier version kept its JSON records.
@@ -337,19 +327,14 @@ class RecordStore:
         except BlockingIOError:
             pass
         waiter = LockWaiter(descriptor)
-        started = time.monotonic()
-        notices = list(LOCK_NOTICE_SECONDS)
-        while not self._waited(waiter, min([started + self.lock_timeout] + [started + n for n in notices[:1]])):
-            waited = time.monotonic() - started
-            if waited >= self.lock_timeout:
+        notices = LockNotices(self.lock_timeout, self.notify, "the lock of the state file %s" % state_file)
+        while not self._waited(waiter, notices.next_stop()):
+            if notices.timed_out():
                 raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it "
                                   "is held by %s. Nothing more was switched by this run. If no such process runs any "
                                   "more, the lock is free again; run again."
                                   % (state_file, self.lock_timeout, _holder(state_file)))
-            if notices and waited >= notices[0]:
-                self.notify("waiting %d s so far (at most %s s) for the lock of the state file %s, held by %s" % (
-                    waited, self.lock_timeout, state_file, _holder(state_file)))
-                notices = notices[1:] or [notices[0] + LOCK_NOTICE_SECONDS[1]]
+            notices.tell(lambda: _holder(state_file))
 
     def _waited(self, waiter, until):
         try:
@@ -446,14 +431,6 @@ def _sync_directory(directory):
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def drop_legacy(records, host, service):
-    entries = records.legacy.get(host)
-    if entries and service in entries:
-        del entries[service]
-        if not entries:
-            del records.legacy[host]
 
 
 def _legacy_shape(records):

@@ -24,8 +24,8 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record impor
 # The actions, as the action plugin names them.
 SWITCH, LEFT, JOINED, KEPT = "switch", "left", "joined", "kept"
 ENTERING = (SWITCH, LEFT, JOINED, KEPT)
-PUT_BACK, CLOSE, HANDED_ON, NOT_HELD, NO_RECORD, CLOSED_ALREADY = (
-    "put back", "close", "handed on", "not held", "no record", "closed already")
+PUT_BACK, CLOSE, HANDED_ON, NOT_HELD, ORPHANED, NO_RECORD, CLOSED_ALREADY = (
+    "put back", "close", "handed on", "not held", "orphaned", "no record", "closed already")
 
 
 def _others(entry, host):
@@ -100,10 +100,13 @@ def enter_failed(host, plan, failed, back):
 
 
 # -- exit -----------------------------------------------------------------------------------------
-def _why(entry):
+def _why(entry, taken_over=None):
     if entry is None:
         return "no record of the mode before the window; the normal mode, as window_no_record=normal asks"
-    return "the mode before the window, recorded at %s by %s" % (entry.get("opened"), entry.get("by"))
+    why = "the mode before the window, recorded at %s by %s" % (entry.get("opened"), entry.get("by"))
+    if taken_over:
+        why += "; closing the window that %s held, taken over with window_take_over" % ", ".join(taken_over)
+    return why
 
 
 def exit_line(item, host, check_mode):
@@ -113,13 +116,14 @@ def exit_line(item, host, check_mode):
         if item.get("failed"):
             return "%s: putting back %s failed, it is in mode %s: %s; the record stays open" % (
                 service, target, item.get("mode") or "unknown", sentence(item.get("msg")))
+        why = _why(entry, item.get("taken_over"))
         if check_mode and item.get("changed") is None:
-            return "%s: would put back %s (%s)" % (service, target, _why(entry))
+            return "%s: would put back %s (%s)" % (service, target, why)
         if not item.get("changed"):
             closing = _would(check_mode, "close", "closed")
-            return "%s: %s already; %s the record (%s)" % (service, target, closing, _why(entry))
+            return "%s: %s already; %s the record (%s)" % (service, target, closing, why)
         done = _would(check_mode, "put back", "put back")
-        return "%s: %s -> %s; %s (%s)" % (service, item.get("previous_mode"), target, done, _why(entry))
+        return "%s: %s -> %s; %s (%s)" % (service, item.get("previous_mode"), target, done, why)
     if action == CLOSE:
         if entry.get("mode_before") is None:
             return "%s: its mode could not be read at enter, so enter switched nothing; %s the record" % (
@@ -131,10 +135,19 @@ def exit_line(item, host, check_mode):
             service, _others(entry, host), _would(check_mode, "leave it", "left it"), entry["maintenance_mode"],
             entry["mode_before"] if entry["mode_before"] != entry["maintenance_mode"] else "nothing")
     if action == NOT_HELD:
-        return "%s: %s has already left the window of %s, held open by %s; nothing to do" % (
-            service, host, entry["url"], _others(entry, host))
+        if host in (entry.get("left") or []):
+            return "%s: %s has already left the window of %s, held open by %s; nothing to do" % (
+                service, host, entry["url"], _others(entry, host))
+        return "%s: %s holds no part in the window of %s: %s hold%s it open, and the last of them to exit puts it " \
+               "back; nothing to do" % (service, host, entry["url"], _others(entry, host),
+                                        "s" if len(entry.get("holders") or []) == 1 else "")
+    if action == ORPHANED:
+        return "%s: the window of %s is held open by %s, none of them in the inventory any more (renamed or " \
+               "removed?), and %s never held it: nothing was switched, and it stays in %s" % (
+                   service, entry["url"], _others(entry, host), host, entry["maintenance_mode"])
     if action == NO_RECORD:
-        return "%s: no record of the mode before the window; nothing done" % service
+        return "%s: %s now, and no record of its mode before the window; left as it is" % (
+            service, "in mode %s" % item["mode_now"] if item.get("mode_now") else "its mode unknown")
     note = entry.get("note") or "put back"
     return "%s: already closed at %s (%s); nothing to do" % (service, entry.get("closed"), note)
 
@@ -142,6 +155,8 @@ def exit_line(item, host, check_mode):
 def closing_note(item, host):
     if item["action"] == CLOSE:
         return "left as it was before the window"
+    if item.get("taken_over"):
+        return "put back by %s, which took over the window of %s" % (host, ", ".join(item["taken_over"]))
     if item.get("changed"):
         return "put back by %s" % host
     # Whether by hand or by an earlier exit whose record did not reach this run (AWX keeps no fact
@@ -188,11 +203,15 @@ def status_line(target, entry, outcome, host):
     return "%s: %s; record %s; %s" % (target.name, live or "unknown", opened, agreement), agreement
 
 
-def status_alarms(host, overdue, strangers, path):
-    """Why status fails a host although every mode could be read: windows nobody closed."""
+def status_alarms(host, overdue, unexplained, strangers, path):
+    """Why status fails a host although every mode could be read: windows nobody closed, and
+    servers in maintenance that no window holds there."""
     alarms = ["%s of %s has been open since %s by %s, past its deadline %s (window_max_open): run exit for it, or "
               "find out why it is still open" % (name, host, entry["opened"], entry["by"], entry["deadline"])
               for name, entry in sorted(overdue.items())]
+    alarms += ["%s of %s is in maintenance, and no open record in %s says why, so no exit would put it back: find "
+               "the record its enter wrote (another window_state_file or window_state_url, AWX's fact storage), "
+               "or set its mode by hand once its work is done" % (name, host, path) for name in unexplained]
     alarms += ["the record of %s in %s is open since %s by %s, held by %s, none of them in the inventory: nobody "
                "will exit it; check the server, then run exit with those hosts in the inventory"
                % (entry["server"], path, entry.get("opened"), entry.get("by"), ", ".join(entry.get("holders") or []))
@@ -224,7 +243,8 @@ def action(item, check_mode):
             return _would(check_mode, "put back", "put back")
         return "already so: " + _would(check_mode, "close", "closed")
     return {CLOSE: _would(check_mode, "close", "closed"), HANDED_ON: "handed on", NOT_HELD: "nothing to do",
-            NO_RECORD: "no record: left alone", CLOSED_ALREADY: "nothing to do"}[item["action"]]
+            ORPHANED: "held by others: left alone", NO_RECORD: "no record: left alone",
+            CLOSED_ALREADY: "nothing to do"}[item["action"]]
 
 
 def diff(item):
@@ -253,16 +273,28 @@ def problems(phase, plan, host, path, no_record, normal_modes):
     failed = [item["service"] for item in plan if item.get("failed")]
     if failed:
         reasons.append("putting back failed for %s; the record stays open: run exit again" % ", ".join(failed))
-    missing = [item["service"] for item in plan if item["action"] == NO_RECORD]
+    orphaned = [item for item in plan if item["action"] == ORPHANED]
+    for item in orphaned:
+        holders = item["entry"].get("holders") or []
+        reasons.append("the window of %s %s is held open by %s, none of them in the inventory any more, and %s never "
+                       "held it, so nothing was switched and it stays in %s. If %s %s renamed or removed and this "
+                       "exit is to close the window, run the same exit with --limit %s -e window_take_over=%s"
+                       % (item["service"], item["entry"]["url"], ", ".join(holders), host,
+                          item["entry"]["maintenance_mode"], " and ".join(holders),
+                          "was" if len(holders) == 1 else "were", host, ",".join(holders)))
+    missing = [item for item in plan if item["action"] == NO_RECORD]
     if missing and no_record == "fail":
-        normal = ", ".join("%s %s" % (name, normal_modes[name]) for name in missing)
+        normal = ", ".join("%s %s" % (item["service"], normal_modes[item["service"]]) for item in missing)
+        where = "; ".join("%s is in %s now" % (item["service"], item.get("mode_now") or "a mode that could not be read")
+                          for item in missing)
         reasons.append("no record of the mode before the window for %s (looked in %s, window_records and the fact "
-                       "window_record), so nothing was changed on them. Check them with opsmodes.maintenance.status, "
-                       "then run exit with the window_state_file that enter used, or with -e window_no_record=normal "
-                       "to set the normal modes (%s). Between AWX jobs the record travels by one of three ways: a "
-                       "workflow (set_stats window_records), fact storage on both job templates (the fact "
-                       "window_record), or a window_state_file on a persistent volume"
-                       % (", ".join(missing), path, normal))
+                       "window_record), so nothing was changed on them: %s. Check them with "
+                       "opsmodes.maintenance.status, then run exit with the record that enter used (its "
+                       "window_state_file or window_state_url), or with -e window_no_record=normal to set the normal "
+                       "modes (%s). Between AWX jobs the record travels by one of three ways: a workflow (set_stats "
+                       "window_records), fact storage on both job templates (the fact window_record), or a record "
+                       "every job reaches (window_state_url, or a window_state_file on a persistent volume)"
+                       % (", ".join(item["service"] for item in missing), path, where, normal))
     if not reasons:
         return None
     return "Exiting maintenance on %s: %s. %s" % (host, "; ".join(reasons),

@@ -8,6 +8,7 @@ emulators anywhere Python runs."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -26,7 +27,9 @@ DEFAULT_KEY = os.path.join(CERT_DIR, "emulator.key")
 # that reading the log back does not change what the log says.
 CONTROL_PREFIX = "/_emulator/"
 
-FAULT_KINDS = ("drop", "drop_after", "slow", "not_json", "api_error")
+FAULT_KINDS = ("drop", "drop_after", "slow", "trickle", "not_json", "api_error")
+# The seconds of the kinds that take some, when the spec gives none.
+FAULT_SECONDS = {"slow": 5.0, "trickle": 1.0}
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Response:
     # until its work is done, or a slow network.
     delay: float = 0.0
     drop: bool = False
+    # Seconds between two bytes of the answer, from the status line to the end of the body: a
+    # server or proxy that trickles its answer, which no timeout on a single read ends.
+    trickle: float = 0.0
 
     @classmethod
     def json(cls, document, status=200, **kwargs):
@@ -85,19 +91,27 @@ class Fault:
     matches the regular expression `path` (both optional). `kind` is an HTTP status code
     (answered without processing the request), `drop` (connection closed before processing),
     `drop_after` (processed, then closed without an answer), `slow` (processed, answered
-    `seconds` late) or `not_json` (processed, answered with a body that is not JSON)."""
+    `seconds` late, 5 by default), `trickle` (processed, then the whole answer, status line,
+    headers and body, sent one byte every `seconds`, 1 by default), `not_json` (processed,
+    answered with a body that is not JSON) or `api_error` (the server's own error answer with
+    code 500)."""
 
     kind: str
     count: int = 1
     method: str | None = None
     path: str | None = None
-    seconds: float = 5.0
+    seconds: float | None = None
+
+    def __post_init__(self):
+        if self.seconds is None:
+            self.seconds = FAULT_SECONDS.get(self.kind)
 
     @classmethod
     def parse(cls, spec):
         """`KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]`, e.g. `503:3`, `drop:1:POST`,
-        `slow=40:1:POST:/server/mode`, `500:2:GET:/server/status`, `500:1::/system/jobs/`; PATH is a
-        regular expression searched for in the request's path (`/mode$` is the mode alone)."""
+        `slow=40:1:POST:/server/mode`, `trickle=1:1:GET:/server/status`, `500:2:GET:/server/status`,
+        `500:1::/system/jobs/`; PATH is a regular expression searched for in the request's path
+        (`/mode$` is the mode alone)."""
         parts = spec.split(":", 3)
         kind, _equals, seconds = parts[0].partition("=")
         if not (kind.isdigit() or kind in FAULT_KINDS):
@@ -162,11 +176,13 @@ class Emulator:
         self.verbose = verbose
         self.requests = []
         self.lock = threading.RLock()
+        self._stopping = threading.Event()
         self._server = None
         self._thread = None
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self):
+        self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.emulator = self
         if self.tls:
@@ -179,6 +195,7 @@ class Emulator:
         return self
 
     def stop(self):
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -247,13 +264,18 @@ class Emulator:
                     response.drop = True
                 elif fault is not None and fault.kind == "slow":
                     response.delay += fault.seconds
+                elif fault is not None and fault.kind == "trickle":
+                    response.trickle = fault.seconds
                 elif fault is not None and fault.kind == "not_json":
                     response = Response.text("<html><body>Proxy error page</body></html>", content_type="text/html")
             entry["status"] = None if response.drop else response.status
             self._append_log_file(entry)
         if response.delay:
             time.sleep(response.delay)
-        self._write(handler, response)
+        if response.trickle:
+            self._trickle(handler, response)
+        else:
+            self._write(handler, response)
 
     def error(self, status, message):
         """An error answer in the server's own shape; subclasses override."""
@@ -303,6 +325,27 @@ class Emulator:
     def control(self, what, request):
         """A control endpoint of the subclass's own, or None."""
         return None
+
+    def _trickle(self, handler, response):
+        """Send the whole answer one byte every `response.trickle` seconds, until it is all sent,
+        the client hangs up or the emulator stops."""
+        writer, handler.wfile = handler.wfile, io.BytesIO()
+        try:
+            self._write(handler, response)
+            answer = handler.wfile.getvalue()
+        finally:
+            handler.wfile = writer
+        try:
+            for index in range(len(answer)):
+                if index and self._stopping.wait(response.trickle):
+                    break
+                writer.write(answer[index:index + 1])
+            else:
+                return
+        except OSError:
+            pass
+        # A connection whose answer was cut short cannot carry another one.
+        handler.close_connection = True
 
     @staticmethod
     def _write(handler, response):

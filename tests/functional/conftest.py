@@ -20,6 +20,8 @@ import pytest
 
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+from ansible_collections.opsmodes.maintenance.tests.support.postgresql import (  # pylint: disable=unused-import
+    postgresql, postgresql_cluster)
 
 BIN = os.path.dirname(sys.executable)
 

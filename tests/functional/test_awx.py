@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import jinja2
 import jinja2.sandbox
@@ -31,13 +32,13 @@ class _Tower:
         self.filename = filenames
 
 
-def injected_environment(credential_type, files_dir, **inputs):
-    """The environment AWX gives a job from a credential of this type, rendered as AWX renders it
-    (awx.main.models.credential.CredentialType.inject_credential): in an immutable Jinja2 sandbox,
-    a boolean the credential never stored as False, a string it never stored as '' (the fields'
-    defaults only prefill the UI form: a credential made through the API never gets them). File
-    injectors are written under files_dir first, as AWX writes each one, empty or not, their paths
-    offered as `tower.filename.<name>`."""
+def injected(credential_type, files_dir, **inputs):
+    """(environment, extra variables) AWX gives a job from a credential of this type, rendered as
+    AWX renders them (awx.main.models.credential.CredentialType.inject_credential): in an immutable
+    Jinja2 sandbox, a boolean the credential never stored as False, a string it never stored as ''
+    (the fields' defaults only prefill the UI form: a credential made through the API never gets
+    them). File injectors are written under files_dir first, as AWX writes each one, empty or not,
+    their paths offered as `tower.filename.<name>`."""
     with open(os.path.join(AWX, "credential_types", credential_type + ".yml"), encoding="utf-8") as stream:
         definition = yaml.safe_load(stream)
     fields = {field["id"]: False if field.get("type") == "boolean" else "" for field in definition["inputs"]["fields"]}
@@ -51,8 +52,13 @@ def injected_environment(credential_type, files_dir, **inputs):
             stream.write(sandbox.from_string(template).render(**fields))
         filenames[name] = path
     namespace = dict(fields, tower=_Tower(filenames))
-    return {name: sandbox.from_string(template).render(**namespace)
-            for name, template in definition["injectors"]["env"].items()}
+    return tuple({name: sandbox.from_string(template).render(**namespace)
+                  for name, template in definition["injectors"].get(kind, {}).items()}
+                 for kind in ("env", "extra_vars"))
+
+
+def injected_environment(credential_type, files_dir, **inputs):
+    return injected(credential_type, files_dir, **inputs)[0]
 
 
 def without(environment, name):
@@ -158,26 +164,37 @@ def test_arcgis_credential_token_url_and_referer(tmp_path):
     assert injected_environment("arcgis", tmp_path)["ARCGIS_TOKEN_URL"] == ""
 
 
-def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None, fact_storage=None):
+def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None, fact_storage=None, envvars=None,
+            cancel=None, verbosity=None):
     """One AWX job: ansible-runner, the engine AWX runs every job with, in a home of its own as
     each job gets a fresh execution environment: no state file carries over from one to the next.
     With `fact_storage` (a directory standing for AWX's database), the job has fact storage on, as
     AWX runs it: the job's jsonfile fact cache is filled from it first, and what the job wrote
-    there is saved back to it afterwards."""
+    there is saved back to it afterwards, a cancelled job's too. `envvars` are a credential's;
+    `cancel(task_started)` is asked, as AWX's cancel button is, whether to cancel the job, given
+    when (monotonic time) each task began by its name."""
     home = private_data_dir / "home"
     home.mkdir()
     cache = private_data_dir / "artifacts" / "job" / "fact_cache"
     if fact_storage is not None:
         shutil.copytree(fact_storage, cache)
+    started = {}
+
+    def seen(event):
+        if event.get("event") == "playbook_on_task_start":
+            started.setdefault(event["event_data"].get("task", ""), time.monotonic())
+        return True
     runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, inventory=str(inventory),
                                 extravars=extravars or {}, quiet=True, ident="job", fact_cache_type="jsonfile",
-                                envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"],
-                                         "HOME": str(home)})
+                                envvars=dict(envvars or {}, HOME=str(home),
+                                             ANSIBLE_COLLECTIONS_PATH=os.environ["ANSIBLE_COLLECTIONS_PATH"]),
+                                event_handler=seen, cancel_callback=(lambda: cancel(started)) if cancel else None,
+                                verbosity=verbosity)
     if fact_storage is not None:
         for path in cache.iterdir():
             shutil.copy(path, fact_storage / path.name)
     output = runner.stdout.read()
-    stats = next(event for event in runner.events if event["event"] == "playbook_on_stats")
+    stats = next((event for event in runner.events if event["event"] == "playbook_on_stats"), {"event_data": {}})
     return runner, output, stats["event_data"].get("artifact_data", {})
 
 
@@ -289,6 +306,75 @@ def test_exit_without_any_record_names_the_three_ways_a_record_travels(ucs_serve
     assert "a workflow (set_stats window_records)" in output and "fact storage on both job templates" in output
     assert "a window_state_file on a persistent volume" in output
     assert ucs.state()["mode"] == "maintenance" and ucs.state()["switches"] == 0
+
+
+def one_host_inventory(tmp_path, ucs, site):
+    """An inventory of app1, with a UCS server and an ArcGIS site."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "window_arcgis_username": "admin", "window_arcgis_password": "admin"},
+        "hosts": {"app1": {"window_ucs_url": ucs.url, "window_arcgis_url": site.url}}}}))
+    return inventory
+
+
+def test_a_job_cancelled_while_enter_waits_leaves_the_record_in_fact_storage(ucs_server, arcgis_server, tmp_path):
+    """Enter publishes the record when it has asked for the switches, before it waits for them: a
+    job cancelled (or timed out) during the wait leaves it in AWX's fact storage, and the next
+    exit, in a fresh container with no state file, puts everything back."""
+    ansible_runner = pytest.importorskip("ansible_runner")
+    ucs = ucs_server(switch_seconds=4)
+    site = arcgis_server(read_only_seconds=4, editable_seconds=0.3)
+    inventory = one_host_inventory(tmp_path, ucs, site)
+    kept = tmp_path / "awx-facts"
+    kept.mkdir()
+    jobs = {}
+    for name in ("enter", "exit"):
+        jobs[name] = tmp_path / name
+        shutil.copytree(os.path.join(AWX, "project"), jobs[name] / "project")
+
+    def one_second_into_confirm(started):
+        confirm = [when for task, when in started.items() if task.startswith("Enter | Wait until")]
+        return bool(confirm) and time.monotonic() > confirm[0] + 1
+    runner, output, _artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory, fact_storage=kept,
+                                         cancel=one_second_into_confirm)
+    assert runner.status == "canceled", output
+    assert ucs.state()["switching_to"] == "maintenance" or ucs.state()["mode"] == "maintenance"
+
+    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, fact_storage=kept)
+    assert runner.rc == 0, output
+    assert "no record" not in output
+    assert (ucs.state()["mode"], site.state()["mode"]) == ("production", "EDITABLE")
+
+
+def test_the_record_store_credential_type_keeps_the_record_where_every_job_finds_it(
+        ucs_server, arcgis_server, tmp_path, postgresql):
+    ansible_runner = pytest.importorskip("ansible_runner")
+    cluster = postgresql.cluster
+    environment, extra_vars = injected("window_state_postgresql", tmp_path, host="127.0.0.1", port=str(cluster.port),
+                                       database=postgresql.name, username=cluster.user, password=postgresql.password,
+                                       sslmode="disable")
+    assert environment == {"PGPASSWORD": postgresql.password}
+    assert extra_vars == {"window_state_url": "postgresql://%s@127.0.0.1:%d/%s?sslmode=disable" % (
+        cluster.user, cluster.port, postgresql.name)}
+    # Unset, the port and the TLS mode take safe defaults; a CA certificate is written and named.
+    defaults = injected("window_state_postgresql", tmp_path, host="db.example.com", database="maintenance",
+                        username="ops", password="Db-Secret3", ca_cert="PEM")[1]["window_state_url"]
+    assert defaults == "postgresql://ops@db.example.com:5432/maintenance?sslmode=verify-full&sslrootcert=%s" % (
+        tmp_path / "ca_cert")
+
+    ucs = ucs_server(switch_seconds=0.3)
+    site = arcgis_server(read_only_seconds=0.3, editable_seconds=0.3)
+    inventory = one_host_inventory(tmp_path, ucs, site)
+    for name, mode in (("enter", ("maintenance", "READ_ONLY")), ("exit", ("production", "EDITABLE"))):
+        job = tmp_path / name
+        shutil.copytree(os.path.join(AWX, "project"), job / "project")
+        runner, output, _artifacts = run_job(ansible_runner, job, name + ".yml", inventory, extravars=extra_vars,
+                                             envvars=environment, verbosity=3)
+        assert runner.rc == 0, output
+        assert postgresql.password not in output, "the database's password showed at -vvv"
+        assert (ucs.state()["mode"], site.state()["mode"]) == mode
+        assert not list((job / "home").rglob("*.db")), "a state file was made beside the database"
 
 
 def test_execution_environment_introspection_lists_requests():

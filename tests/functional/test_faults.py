@@ -31,6 +31,7 @@ UCS_FAULTS = {
     "504:1:GET": OK,
     "drop:1:GET": OK,                            # connection dropped, retried
     "slow=3:1:GET": OK,                          # first read timed out, retried
+    "trickle=0.1:1:GET": OK,                     # a byte every 0.1 s: cut off at the timeout, retried
     "500:1:GET": UNCHANGED_PRODUCTION,           # a server-side error: one more read names the mode
     "not_json:1:GET": UNCHANGED_PRODUCTION,
     "503:4::/server/status$": OK,                # longer than the retries: a switch under way, waited through
@@ -42,6 +43,7 @@ UCS_FAULTS = {
     "drop:1:POST": PRODUCTION,                   # not processed; the status decides
     "drop_after:1:POST": OK,                     # processed, answer lost: the status decides
     "slow=3:1:POST": OK,                         # processed, answer too late: the status decides
+    "trickle=0.1:1:POST": OK,                    # processed, answer never complete: the status decides
     "not_json:1:POST": OK,                       # a proxy's page after the write was accepted
 }
 
@@ -55,6 +57,7 @@ ARCGIS_FAULTS = {
     "drop:1::/mode/update$": EDITABLE,           # not processed; the site mode decides
     "drop_after:1::/mode/update$": OK,
     "slow=3:1::/mode/update$": OK,
+    "trickle=0.1:1::/mode/update$": OK,
     "500:2::/system/jobs/": OK,                  # the job is followed through server errors
     "not_json:2::/system/jobs/": OK,
     "drop:2::/system/jobs/": OK,
@@ -98,6 +101,21 @@ def test_arcgis_module_under_fault(arcgis_server, run_module, fault):
     run = run_module("arcgis_site_mode", dict(ARCGIS_ARGS, url=site.url))
     assert_outcome(run, ARCGIS_FAULTS[fault], site.state()["mode"].lower(), "read_only")
     assert len(site.requests_to("/mode/update")) <= 1
+
+
+def test_a_status_that_trickles_is_cut_off_at_the_timeout(ucs_server, run_module):
+    """A server that sends its answer a byte at a time, each well within the timeout, would hold a
+    request for as long as it likes: the request as a whole ends at the timeout."""
+    ucs = ucs_server(faults=["trickle=0.1:2:GET:/server/status"])
+    run = run_module("ucs_server_mode", dict(UCS_ARGS, url=ucs.url, retries=1))
+    assert run.failed, run.output
+    assert run.msg == ("GET %s/server/status: no complete answer came within the timeout of 1 s. Nothing was "
+                       "changed." % ucs.url)
+    first, retried = ucs.requests
+    # The first request arrived, was cut off at the timeout, and after a backoff of 0.5 s the
+    # retry arrived (0.5 s of margin for ending a request and sending the next).
+    assert retried["time"] - first["time"] < UCS_ARGS["timeout"] + 0.5 + 0.5
+    assert ucs.state()["mode"] == "production"
 
 
 # -- bad input ------------------------------------------------------------------------------------

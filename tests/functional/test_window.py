@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import server_key
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.functional.conftest import BIN
 
 PLAYBOOK_TIMEOUT = 300
@@ -31,9 +32,11 @@ class Operator:
     """Runs the collection's playbooks, or a playbook of the test's, as an operator would: from a
     working directory of its own, against an inventory of emulated servers."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, state_url=None):
         self.cwd = tmp_path
         self.state_file = tmp_path / "records.json"
+        # The record in PostgreSQL instead of the state file: window_state_url.
+        self.state_url = state_url
         self.inventory = tmp_path / "inventory.json"
         self.env = {}
 
@@ -60,13 +63,20 @@ class Operator:
     def hosts(self, hosts, **common):
         self.inventory_hosts = hosts
         self.inventory.write_text(json.dumps({"all": {
-            "vars": dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                          "window_state_file": str(self.state_file)}, **common),
+            "vars": dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                         **self.record_variable(), **common),
             "hosts": hosts}}))
 
+    def record_variable(self):
+        if self.state_url:
+            return {"window_state_url": self.state_url}
+        return {"window_state_file": str(self.state_file)}
+
     def servers(self, state_file=None):
-        """The state file's entries, by server."""
-        return RecordStore(str(state_file or self.state_file)).read().servers
+        """The record's entries, by server."""
+        if self.state_url and state_file is None:
+            return PostgresStore.of(self.state_url).read().servers
+        return StateFile(str(state_file or self.state_file)).read().servers
 
     def records(self, state_file=None):
         """The state file's entries as each inventory host sees them: host -> service -> the

@@ -17,7 +17,7 @@ import signal
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import server_key
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.functional.test_window import (
     ARCGIS_LOGIN,
     BEFORE,
@@ -291,7 +291,7 @@ def test_a_state_file_written_by_1_0_0_is_carried_over_with_its_open_entries(ope
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site, ucs2) == BEFORE
     assert not posts(ucs2)
-    records = RecordStore(str(operator.state_file)).read()
+    records = StateFile(str(operator.state_file)).read()
     assert records.legacy == {}
     assert all(e["state"] == "closed" for e in records.servers.values()) and len(records.servers) == 3
     assert operator.state_file.read_bytes().startswith(b"SQLite format 3")
@@ -357,15 +357,18 @@ def test_through_a_delegate_host_exit_killed_during_its_put_backs_then_exit_agai
 def test_status_fails_on_windows_past_their_deadline_and_on_records_outside_the_inventory(operator, ucs_server):
     ucs = ucs_server(switch_seconds=0.2)
     operator.hosts({"app1": {"window_ucs_url": ucs.url}})
-    bad = operator.run("enter", {"window_max_open": "eight hours"})
-    assert bad.returncode != 0 and "window_max_open must be a duration" in bad.output and not ucs.requests
+    # A typo, a number past what a clock can write, a deadline in the year 275817: each named, before any request.
+    for typo in ("eight hours", "1e400", "99999999d"):
+        bad = operator.run("enter", {"window_max_open": typo})
+        assert bad.returncode != 0 and not ucs.requests, bad.output
+        assert "window_max_open must be a duration of at most 366 days" in bad.output, bad.output
     assert operator.run("enter", {"window_max_open": "8h"}).returncode == 0
     entry = operator.records()["app1"]["ucs"]
     assert entry["deadline"] > entry["opened"]
     assert operator.run("status").returncode == 0
     # A window opened last Friday that nobody closed, and a record of a host since taken out of the
     # inventory: written in the past, not waited for.
-    with RecordStore(str(operator.state_file)).transaction() as records:
+    with StateFile(str(operator.state_file)).transaction() as records:
         records.servers[entry["server"]].update(opened="2026-11-27T22:00:00.000Z",
                                                 deadline="2026-11-28T06:00:00.000Z")
         records.servers["ucs http://127.0.0.1:9"] = dict(entry, server="ucs http://127.0.0.1:9",
@@ -378,3 +381,55 @@ def test_status_fails_on_windows_past_their_deadline_and_on_records_outside_the_
     assert ("ucs http://127.0.0.1:9" in status.output
             and "by bob (AWX job 77), held by app9, none of them in the inventory" in status.output)
     assert [r["method"] for r in ucs.requests if r["method"] == "POST"] == ["POST"]
+
+
+# -- a host renamed, a record lost -----------------------------------------------------------------------
+def test_an_exit_after_an_inventory_sync_renamed_the_host_fails_until_told_to_take_over(operator, servers):
+    """Short name at enter, FQDN at exit, same URLs: the window is held by a host that is no longer
+    in the inventory, so no exit would put it back. Exit says so and fails; told to take it over,
+    it puts the servers back."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    assert operator.run("enter").returncode == 0
+    renamed = {"app1.example.com": hosts["app1"], "app2": hosts["app2"]}
+    operator.hosts(renamed, **ARCGIS_LOGIN)
+    writes = len(posts(ucs)) + len(posts(site))
+
+    exited = operator.run("exit")
+    assert exited.returncode != 0, exited.output
+    assert "the window of ucs %s is held open by app1, none of them in the inventory any more, and app1.example.com " \
+           "never held it" % ucs.url in exited.output
+    assert "run the same exit with --limit app1.example.com -e window_take_over=app1" in exited.output
+    assert len(posts(ucs)) + len(posts(site)) == writes and modes(ucs, site) == ("maintenance", "READ_ONLY")
+    # Status fails too: the windows are held by a host that nobody in the inventory would exit for.
+    assert operator.run("status").returncode != 0
+
+    # window_take_over cannot name a host of the inventory: its own exit leaves its windows.
+    refused = operator.run("exit", args=["--limit", "app1.example.com", "-e", "window_take_over=app2"])
+    assert refused.returncode != 0 and "window_take_over names app2, which is in the inventory" in refused.output
+
+    taken = operator.run("exit", args=["--limit", "app1.example.com", "-e", "window_take_over=app1"])
+    assert taken.returncode == 0, taken.output
+    assert "closing the window that app1 held, taken over with window_take_over" in taken.output
+    assert modes(ucs, site, ucs2) == BEFORE
+    records = operator.records()["app1.example.com"]
+    assert {e["note"] for e in records.values()} == {"put back by app1.example.com, which took over the window of app1"}
+    assert {tuple(e["taken_over"]) for e in records.values()} == {("app1",)}
+    assert operator.run("exit").returncode == 0
+
+
+def test_exit_without_a_record_says_where_each_server_stands_and_status_fails(operator, ucs_server, arcgis_server):
+    """A server in maintenance that no record explains (its record was lost with the node that
+    wrote it): exit says where it stands and what to run, and status fails on it."""
+    ucs = ucs_server(initial_mode="maintenance")
+    site = arcgis_server(initial_mode="READ_ONLY")
+    operator.hosts({"app1": {"window_ucs_url": ucs.url, "window_arcgis_url": site.url}}, **ARCGIS_LOGIN)
+    exited = operator.run("exit")
+    assert exited.returncode != 0
+    assert "so nothing was changed on them: ucs is in maintenance now; arcgis is in read_only now" in exited.output
+    assert "Check them with opsmodes.maintenance.status" in exited.output
+    assert "ucs: in mode maintenance now, and no record of its mode before the window; left as it is" in exited.output
+    status = operator.run("status")
+    assert status.returncode != 0
+    assert "ucs of app1 is in maintenance, and no open record in %s says why" % operator.state_file in status.output
+    assert not posts(ucs) and not posts(site)

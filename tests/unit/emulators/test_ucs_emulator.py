@@ -8,12 +8,13 @@ over real HTTP."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
 import requests
 
-from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
+from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT, Fault
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._ucs import STATUS_FIELDS
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import SSO_LOCATION, UcsEmulator
 
@@ -169,6 +170,28 @@ def test_fault_slow_and_not_json():
         with pytest.raises(ValueError):
             answer.json()
         assert status(ucs).json()["mode"] == "production"
+
+
+def test_fault_trickle_sends_the_whole_answer_one_byte_at_a_time():
+    assert Fault.parse("trickle").seconds == 1.0 and Fault.parse("slow").seconds == 5.0
+    with UcsEmulator(faults=["trickle=0.05:1:GET:/server/status", "trickle=0.002:1:GET:/server/status"]) as ucs:
+        with socket.create_connection((ucs.host, ucs.port), timeout=5) as client:
+            client.sendall(b"GET /server/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            started, chunks = time.monotonic(), []
+            while len(b"".join(chunks)) < len(b"HTTP/1.1 200"):
+                chunks.append(client.recv(len(b"HTTP/1.1 200") - len(b"".join(chunks))))
+                assert chunks[-1], "the emulator hung up"
+            took = time.monotonic() - started
+        assert b"".join(chunks) == b"HTTP/1.1 200" and len(chunks) > 1
+        assert took >= 11 * 0.05
+        # The body trickles too, and what arrives in the end is the whole answer.
+        started = time.monotonic()
+        answer = status(ucs)
+        took = time.monotonic() - started
+        assert answer.status_code == 200 and answer.json()["mode"] == "production"
+        assert took >= len(answer.content) * 0.002
+        # The next answer comes at once.
+        assert status(ucs, timeout=0.5).json()["mode"] == "production"
 
 
 def test_tls_mode():

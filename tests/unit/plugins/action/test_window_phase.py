@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -26,7 +27,7 @@ from ansible.template import Templar
 
 from ansible_collections.opsmodes.maintenance.plugins.action import window_phase
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import RecordStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
 
@@ -178,7 +179,7 @@ def site(started):
 
 
 def servers_in(state_file):
-    return RecordStore(str(state_file)).read().servers
+    return StateFile(str(state_file)).read().servers
 
 
 def entry_of(state_file, service, server):
@@ -283,6 +284,38 @@ def test_an_open_record_ended_by_hand_is_closed_at_enter_and_a_new_window_opened
     now = entry_of(state_file, "ucs", ucs)
     assert now["window"] != earlier["window"] and now["history"] == [earlier["window"]]
     assert now["state"] == "open" and now["mode_before"] == "production" and ucs.state()["mode"] == "maintenance"
+
+
+def test_a_mode_read_before_another_hosts_switch_was_confirmed_joins_its_window(ucs, state_file):
+    """app2 reads the mode of a server whose switch app1 has asked for; before app2 writes its
+    record, the switch ends and app1's confirm notes it. The read is older than that note: app2
+    joins app1's window, rather than calling it ended outside the window and opening its own."""
+    window("enter", host(state_file, ucs=ucs))
+    # app1's enter as it was while its switch went out: the server not yet switched, the write on the record.
+    ucs.begin_switch("production", seconds=0)
+    opened = entry_of(state_file, "ucs", ucs)
+    with StateFile(str(state_file)).transaction() as records:
+        records.servers[opened["server"]] = record.advanced(opened, requested=record.utc_now())
+    ucs.clear_log()
+    ucs.add_fault("slow=1.5:1:GET:/server/status$")
+    outcome = {}
+    entering = threading.Thread(target=lambda: outcome.update(run("enter", host(state_file, name="app2", ucs=ucs))))
+    entering.start()
+    deadline = time.monotonic() + 10
+    while not ucs.requests_to("/server/status"):
+        assert time.monotonic() < deadline, "app2 did not read the mode"
+        time.sleep(0.01)
+    # While app2's read is on its way back: app1's switch ends, and its confirm notes it.
+    ucs.begin_switch("maintenance", seconds=0)
+    with StateFile(str(state_file)).transaction() as records:
+        records.servers[opened["server"]] = record.advanced(records.servers[opened["server"]], requested=None)
+    entering.join(30)
+
+    assert not outcome.get("failed"), outcome
+    assert item(outcome, "ucs")["action"] == "joined" and not item(outcome, "ucs").get("ended")
+    now = entry_of(state_file, "ucs", ucs)
+    assert now["window"] == opened["window"] and now["state"] == "open" and now["holders"] == ["app1", "app2"]
+    assert not writes(ucs)
 
 
 def test_enter_that_cannot_read_a_service_switches_nothing_on_the_host(ucs, state_file):
@@ -437,10 +470,11 @@ def test_exit_without_a_record_fails_and_names_where_it_looked(started, state_fi
     assert confirmed["failed"]
     message = confirmed["msg"]
     assert message.startswith("Exiting maintenance on app1: no record of the mode before the window for ucs (looked "
-                              "in %s, window_records and the fact window_record), so nothing was changed on them."
-                              % state_file)
-    assert "run exit with the window_state_file that enter used, or with -e window_no_record=normal to set the " \
-           "normal modes (ucs production)" in message
+                              "in %s, window_records and the fact window_record), so nothing was changed on them: ucs "
+                              "is in maintenance now." % state_file)
+    assert "run exit with the record that enter used (its window_state_file or window_state_url), or with -e " \
+           "window_no_record=normal to set the normal modes (ucs production)" in message
+    assert message.endswith("ucs: in mode maintenance now, and no record of its mode before the window; left as it is")
     # The three ways a record travels between AWX jobs, each by the variable that carries it.
     assert "set_stats window_records" in message and "the fact window_record" in message
     assert "a window_state_file on a persistent volume" in message

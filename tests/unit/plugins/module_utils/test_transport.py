@@ -6,9 +6,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
+import requests
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     POLL_INTERVAL,
@@ -19,8 +27,12 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport im
     validate_url,
     wait_until,
 )
+from ansible_collections.opsmodes.maintenance.tests.emulators import common
 from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
+
+# How long past its timeout a request may still run: the time to shut its socket down and unwind.
+MARGIN = 0.5
 
 
 @pytest.fixture
@@ -100,7 +112,7 @@ def test_slow_answer_is_a_timeout(ucs):
     with pytest.raises(ApiError) as caught:
         HttpSession(timeout=0.5, retries=0).request("GET", status_url(ucs))
     assert caught.value.reason == "timeout"
-    assert "within the timeout of 0.5s" in str(caught.value)
+    assert "no complete answer came within the timeout of 0.5 s" in str(caught.value)
 
 
 def test_json_error_body_gives_the_servers_words():
@@ -219,3 +231,152 @@ def test_check_ca_path(tmp_path):
         check_ca_path(str(tmp_path / "missing.pem"))
     with pytest.raises(ApiError, match="cannot be read"):
         check_ca_path(str(tmp_path))
+
+
+# -- the total deadline of a request: a server that trickles its answer ---------------------------------
+def fails_at_the_timeout(http, method, url, **kwargs):
+    """The ApiError of a request that must end at the session's timeout, however the server answers."""
+    started = time.monotonic()
+    with pytest.raises(ApiError) as caught:
+        http.request(method, url, **kwargs)
+    assert time.monotonic() - started < http.timeout + MARGIN
+    assert caught.value.reason == "timeout" and caught.value.status is None
+    assert str(caught.value) == "%s %s: no complete answer came within the timeout of %g s" % (
+        method, public_url(url), http.timeout)
+    return caught.value
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_an_answer_trickled_from_its_first_byte_ends_at_the_timeout(tls):
+    # A byte every 0.05 s: no read waits as long as the timeout, and the whole answer takes 25 s.
+    with UcsEmulator(tls=tls, faults=["trickle=0.05:1:GET:/server/status"]) as ucs:
+        http = HttpSession(timeout=0.5, retries=0, ca_path=DEFAULT_CERT if tls else None)
+        error = fails_at_the_timeout(http, "GET", status_url(ucs) + "?f=json")
+        assert error.url == status_url(ucs)
+        assert http.request("GET", status_url(ucs)).status_code == 200
+
+
+def test_a_kept_alive_connection_is_under_the_deadline_too(ucs):
+    http = HttpSession(timeout=0.5, retries=0)
+    assert http.request("GET", status_url(ucs)).status_code == 200
+    ucs.add_fault("trickle=0.05:1:POST")
+    fails_at_the_timeout(http, "POST", ucs.url + "/server/mode", json={"mode": "maintenance"})
+    assert [(entry["method"], entry["client_port"]) for entry in ucs.requests] == [
+        ("GET", ucs.requests[0]["client_port"]), ("POST", ucs.requests[0]["client_port"])]
+    assert http.request("GET", status_url(ucs)).status_code == 200
+
+
+def test_a_trickling_answer_is_retried_like_a_timeout(ucs):
+    ucs.add_fault("trickle=0.05:1:GET")
+    assert HttpSession(timeout=0.5, retries=1).request("GET", status_url(ucs)).status_code == 200
+    assert [entry["status"] for entry in ucs.requests] == [200, 200]
+
+
+def test_a_request_through_a_proxy_is_under_the_deadline_too(ucs, monkeypatch):
+    # The emulator answers a proxy's request (GET http://host/path) for the path: a proxy that trickles.
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, ucs.origin)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    ucs.add_fault("trickle=0.05:1:GET")
+    fails_at_the_timeout(HttpSession(timeout=0.5, retries=0), "GET", "http://ucs.example.com:8080/server/status")
+    assert [entry["path"] for entry in ucs.requests] == ["/server/status"]
+
+
+@contextlib.contextmanager
+def body_trickler(head, body, seconds=0.05):
+    """A loopback server whose one answer is `head` at once, then `body` one byte every `seconds`."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stopped = threading.Event()
+
+    def serve():
+        with contextlib.suppress(OSError):
+            connection, _address = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(head)
+                for index in range(len(body)):
+                    if stopped.wait(seconds):
+                        break
+                    connection.sendall(body[index:index + 1])
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d/server/status" % listener.getsockname()[1]
+    finally:
+        stopped.set()
+        listener.close()
+        thread.join(5)
+
+
+BODY = json.dumps({"mode": "production", "version": "8.5.000.21", "padding": "x" * 400}).encode()
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY),
+    # Read until the connection closes: cut short, it would look complete.
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+], ids=["content-length", "until-close"])
+def test_a_body_trickled_after_the_headers_ends_at_the_timeout(head):
+    with body_trickler(head, BODY) as url:
+        fails_at_the_timeout(HttpSession(timeout=0.5, retries=0), "GET", url)
+
+
+def test_sessions_in_threads_keep_their_own_deadlines():
+    """The role runs several sessions at once in one process: one request's deadline shuts down
+    its own sockets only."""
+    outcomes = {}
+    with UcsEmulator(faults=["trickle=0.05:2:GET"]) as trickling, UcsEmulator() as answering:
+        def trickled(name):
+            started = time.monotonic()
+            try:
+                HttpSession(timeout=0.5, retries=0).request("GET", status_url(trickling))
+            except ApiError as exc:
+                outcomes[name] = (exc.reason, time.monotonic() - started)
+
+        def answered():
+            http = HttpSession(timeout=0.5, retries=0)
+            outcomes["answered"] = [http.request("GET", status_url(answering)).status_code for _attempt in range(40)]
+
+        threads = [threading.Thread(target=trickled, args=(name,)) for name in ("first", "second")]
+        threads.append(threading.Thread(target=answered))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    assert outcomes["answered"] == [200] * 40
+    for name in ("first", "second"):
+        reason, elapsed = outcomes[name]
+        assert reason == "timeout" and elapsed < 0.5 + MARGIN
+
+
+@pytest.fixture
+def child_ucs():
+    """The UCS emulator in a process of its own, so that this one's threads and descriptors are
+    the client's alone."""
+    serve = os.path.join(os.path.dirname(common.__file__), "serve.py")
+    with subprocess.Popen([sys.executable, serve, "ucs", "--port", "0"], stdout=subprocess.PIPE, text=True) as child:
+        try:
+            yield json.loads(child.stdout.readline())["url"]
+        finally:
+            child.terminate()
+
+
+def open_descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_no_thread_nor_socket_outlives_its_request(child_ucs):
+    http = HttpSession(timeout=0.3, retries=0)
+    url = child_ucs + "/server/status"
+    # One connection kept alive, as after every request below.
+    assert http.request("GET", url).status_code == 200
+    descriptors, threads = open_descriptors(), threading.active_count()
+    for _attempt in range(3):
+        requests.post(child_ucs + "/_emulator/faults", data="trickle=0.05:1:GET", timeout=5).raise_for_status()
+        fails_at_the_timeout(http, "GET", url)
+        assert http.request("GET", url).status_code == 200
+    assert threading.active_count() == threads
+    assert open_descriptors() == descriptors

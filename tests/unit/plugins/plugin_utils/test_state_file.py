@@ -11,19 +11,18 @@ import fcntl
 import json
 import multiprocessing
 import os
-import signal
 import sqlite3
-import time
 
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _state_file as state_file
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
     CLOSED, OPEN, RECORD_VERSION, WindowError)
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import (
-    Records, RecordStore, drop_legacy, resolve_state_file)
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile, resolve_state_file
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import Records, drop_legacy
+from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_record_store import run_together
 from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_window_record import (
-    KEY, T0, T1, URL, entry, legacy_entry)
+    KEY, T1, URL, entry, legacy_entry)
 
 # Real processes; fork keeps the test module's imports (no pickling of the collection's path).
 FORK = multiprocessing.get_context("fork")
@@ -63,7 +62,7 @@ def test_state_file_default_relative_and_absolute(monkeypatch, tmp_path):
 # -- the store: reading -------------------------------------------------------------------------------
 def test_missing_and_empty_files_hold_no_record(tmp_path):
     path = tmp_path / "records.json"
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     for text in (None, "", "  \n"):
         if text is not None:
             path.write_text(text)
@@ -78,13 +77,13 @@ def test_a_1_0_0_file_is_read_as_legacy_with_its_open_entries(tmp_path):
     old = {"app1": {"ucs": legacy_entry("production"), "arcgis": legacy_entry(state=CLOSED, closed=T1)},
            "app2": {"ucs": legacy_entry("maintenance", requested=T1)}}
     path.write_text(json.dumps({"version": 1, "records": old}))
-    records = RecordStore(str(path)).read()
+    records = StateFile(str(path)).read()
     assert records.servers == {} and records.legacy == old
     assert records.legacy["app1"]["ucs"]["state"] == OPEN and records.legacy["app2"]["ucs"]["requested"] == T1
-    RecordStore(str(path)).check()
+    StateFile(str(path)).check()
     # Without a version, too.
     path.write_text(json.dumps({"records": old}))
-    assert RecordStore(str(path)).read().legacy == old
+    assert StateFile(str(path)).read().legacy == old
 
 
 def rows(path):
@@ -104,7 +103,7 @@ def test_a_transaction_makes_a_database_of_a_1_0_0_file_and_carries_legacy_over(
     old = {"app1": {"ucs": legacy_entry("production")}, "app2": {"ucs": legacy_entry("maintenance")}}
     text = json.dumps({"version": 1, "records": old})
     path.write_text(text)
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     carried = record.from_legacy(old["app1"]["ucs"], "ucs", URL, "app1")
     with store.transaction() as records:
         assert records.legacy == old
@@ -131,7 +130,7 @@ def test_a_version_2_json_file_keeps_its_open_entries_in_the_database(tmp_path):
     other = "ucs https://ucs2.example.com"
     servers = {KEY: entry(), other: record.closed(entry(url="https://ucs2.example.com"), T1, "put back")}
     path.write_text(json.dumps({"version": 2, "servers": servers}))
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     # Read as JSON, check mode included: nothing is converted before a write.
     assert store.read().servers == servers
     store.check()
@@ -151,7 +150,7 @@ def test_the_default_location_moves_the_earlier_json_file_into_the_database(tmp_
     earlier = directory / "window-records.json"
     opened = entry()
     earlier.write_text(json.dumps({"version": 2, "servers": {KEY: opened}}))
-    store = RecordStore.of("")
+    store = StateFile.of("")
     assert store.path == str(directory / "window-records.db")
     # Until a run writes, the earlier file is where the records are, for check mode and status too.
     assert store.read().servers == {KEY: opened}
@@ -159,27 +158,15 @@ def test_the_default_location_moves_the_earlier_json_file_into_the_database(tmp_
         records.servers[KEY] = record.advanced(records.servers[KEY], holders=["app1", "app2"])
     assert rows(store.path)[1][KEY]["holders"] == ["app1", "app2"]
     assert not earlier.exists() and (directory / "window-records.json.migrated").exists()
-    assert RecordStore.of("").read().servers[KEY]["sequence"] == 2
+    assert StateFile.of("").read().servers[KEY]["sequence"] == 2
     # A given window_state_file is used as given, whatever its name; no earlier file is looked for.
-    given = RecordStore.of(str(tmp_path / "mine.json"))
+    given = StateFile.of(str(tmp_path / "mine.json"))
     assert given.path == str(tmp_path / "mine.json") and given.earlier_path is None and not given.create_directory
-
-
-def run_together(calls):
-    """Run each (function, arguments) in a process of its own, all let go at once; each must succeed."""
-    start = FORK.Event()
-    processes = [FORK.Process(target=function, args=arguments + (start,)) for function, arguments in calls]
-    for process in processes:
-        process.start()
-    start.set()
-    for process in processes:
-        process.join(30)
-        assert process.exitcode == 0
 
 
 def earlier_store(tmp_path, servers=None):
     """A store at the default location's names in tmp_path, with an earlier JSON file of `servers`."""
-    store = RecordStore(str(tmp_path / "window-records.db"), earlier_path=str(tmp_path / "window-records.json"))
+    store = StateFile(str(tmp_path / "window-records.db"), earlier_path=str(tmp_path / "window-records.json"))
     if servers is not None:
         with open(store.earlier_path, "w", encoding="utf-8") as stream:
             json.dump({"version": 2, "servers": servers}, stream)
@@ -258,7 +245,7 @@ def test_the_move_waits_for_the_lock_of_an_earlier_version(tmp_path):
     try:
         assert held.wait(10)
         with pytest.raises(WindowError, match="lock of the state file %s was not free" % store.earlier_path):
-            with RecordStore(store.path, earlier_path=store.earlier_path, lock_timeout=0.3).transaction():
+            with StateFile(store.path, earlier_path=store.earlier_path, lock_timeout=0.3).transaction():
                 pass
         assert not os.path.exists(store.path) and os.path.exists(store.earlier_path)
     finally:
@@ -271,7 +258,7 @@ def test_the_move_waits_for_the_lock_of_an_earlier_version(tmp_path):
 
 def _advance_one(path, earlier, key, start):
     start.wait(10)
-    with RecordStore(path, earlier_path=earlier, lock_timeout=20).transaction([key]) as records:
+    with StateFile(path, earlier_path=earlier, lock_timeout=20).transaction([key]) as records:
         records.servers[key] = record.advanced(records.servers[key], note="moved")
 
 
@@ -289,101 +276,13 @@ def test_runs_that_all_find_the_earlier_file_move_it_once_and_lose_nothing(tmp_p
     assert sorted(name for name in os.listdir(tmp_path) if "migrated" in name) == ["window-records.json.migrated"]
 
 
-def test_a_write_changes_only_the_rows_it_changed(tmp_path):
-    path = tmp_path / "records.db"
-    store = RecordStore(str(path))
-    other = "ucs https://ucs2.example.com"
-    with store.transaction() as records:
-        records.servers[KEY] = entry()
-        records.servers[other] = entry(url="https://ucs2.example.com")
-    connection = sqlite3.connect(str(path))
-    connection.execute("UPDATE servers SET entry = ? WHERE server = ?",
-                       (json.dumps(dict(entry(url="https://ucs2.example.com"), note="by hand")), other))
-    connection.commit()
-    connection.close()
-    with store.transaction(keys=[KEY]) as records:
-        records.servers[KEY] = record.advanced(records.servers[KEY], note="this run")
-    assert {key: value["note"] for key, value in rows(path)[1].items()} == {KEY: "this run", other: "by hand"}
-
-
 def test_the_lock_file_names_its_holder(tmp_path):
-    store = RecordStore(str(tmp_path / "records.json"))
+    store = StateFile(str(tmp_path / "records.json"))
     with store.transaction() as records:
         holder = (tmp_path / "records.json.lock").read_text()
         records.servers[KEY] = entry()
     assert holder.startswith("pid %d on " % os.getpid()) and ", user " in holder and ", since " in holder
     assert oct((tmp_path / "records.json.lock").stat().st_mode & 0o777) == "0o600"
-
-
-def test_a_transaction_that_raises_writes_nothing(tmp_path):
-    path = tmp_path / "records.json"
-    store = RecordStore(str(path))
-    with pytest.raises(RuntimeError):
-        with store.transaction() as records:
-            records.servers[KEY] = entry()
-            raise RuntimeError("enter failed")
-    assert store.read().servers == {}
-    with store.transaction() as records:
-        records.servers[KEY] = entry()
-    before = path.read_bytes()
-    with pytest.raises(WindowError):
-        with store.transaction() as records:
-            records.servers[KEY] = record.closed(records.servers[KEY], T1, "put back")
-            records.servers["arcgis https://gis"] = entry()
-            raise WindowError("stop")
-    assert path.read_bytes() == before and leftovers(tmp_path) == []
-
-
-def test_a_write_that_fails_leaves_the_old_file(tmp_path):
-    path = tmp_path / "records.json"
-    store = RecordStore(str(path))
-    with store.transaction() as records:
-        records.servers[KEY] = entry()
-    before = path.read_bytes()
-    with pytest.raises(TypeError):
-        with store.transaction() as records:
-            records.servers[KEY] = dict(records.servers[KEY], note=object())   # fails half way through json.dump
-    assert path.read_bytes() == before and leftovers(tmp_path) == []
-    assert store.read().servers[KEY]["state"] == OPEN
-
-
-def _rewrite_forever(path):
-    store = RecordStore(path)
-    opened = entry()
-    number = 0
-    while True:
-        number += 1
-        with store.transaction() as records:
-            records.servers[KEY] = dict(opened, sequence=number, note="x" * (number % 5000))
-
-
-def test_a_killed_writer_leaves_a_whole_file_and_a_free_lock(tmp_path):
-    path = str(tmp_path / "records.json")
-    writer = FORK.Process(target=_rewrite_forever, args=(path,))
-    writer.start()
-    try:
-        store = RecordStore(path)
-        # The database is made empty, then the writer's first transaction commits the entry.
-        deadline = time.monotonic() + 5
-        while KEY not in store.read().servers and time.monotonic() < deadline:
-            time.sleep(0.01)
-        # Readers take no lock: every read, while the entry is rewritten again and again, sees one
-        # committed transaction or the next, never a part of one.
-        sequences = []
-        deadline = time.monotonic() + 1.5
-        while len(set(sequences)) < 20 and time.monotonic() < deadline:
-            sequences.append(store.read().servers[KEY]["sequence"])
-        assert sequences == sorted(sequences) and len(set(sequences)) >= 5, sequences
-    finally:
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.join(5)
-    last = store.read().servers[KEY]
-    assert last["sequence"] >= sequences[-1] and last["note"] == "x" * (last["sequence"] % 5000)
-    # The kernel freed the dead writer's lock.
-    store = RecordStore(path, lock_timeout=1)
-    with store.transaction() as records:
-        records.servers[KEY] = record.closed(records.servers[KEY], T1, "put back")
-    assert store.read().servers[KEY]["state"] == CLOSED
 
 
 @pytest.mark.parametrize("text, message", [
@@ -409,7 +308,7 @@ def test_a_killed_writer_leaves_a_whole_file_and_a_free_lock(tmp_path):
 def test_a_corrupt_file_is_an_error_naming_it(tmp_path, text, message):
     path = tmp_path / "records.json"
     path.write_text(text)
-    _unusable(RecordStore(str(path)), message, (RecordStore.read, RecordStore.check))
+    _unusable(StateFile(str(path)), message, (StateFile.read, StateFile.check))
     assert path.read_text() == text and leftovers(tmp_path) == []
 
 
@@ -451,33 +350,33 @@ def test_a_database_that_is_not_a_window_record_is_an_error_naming_it(tmp_path, 
     _database(path, statements)
     before = path.read_bytes()
     # A row is read when a run needs it: a bad row of another server stops no other.
-    attempts = (RecordStore.read, RecordStore.check) if "CREATE TABLE other" in statements[0] else (RecordStore.read,)
-    _unusable(RecordStore(str(path)), message, attempts)
+    attempts = (StateFile.read, StateFile.check) if "CREATE TABLE other" in statements[0] else (StateFile.read,)
+    _unusable(StateFile(str(path)), message, attempts)
     assert path.read_bytes() == before and leftovers(tmp_path) == []
 
 
 def test_a_damaged_database_is_an_error_naming_it(tmp_path):
     path = tmp_path / "records.db"
-    with RecordStore(str(path)).transaction() as records:
+    with StateFile(str(path)).transaction() as records:
         records.servers[KEY] = entry()
     path.write_bytes(path.read_bytes()[:100] + b"\xff" * 4000)
     with pytest.raises(WindowError, match="is not a window record") as raised:
-        RecordStore(str(path)).read()
+        StateFile(str(path)).read()
     assert str(path) in str(raised.value)
 
 
 # -- the store: where it may write --------------------------------------------------------------------
 def test_a_missing_directory_is_an_error_unless_it_may_be_made(tmp_path):
     with pytest.raises(WindowError, match="does not exist") as raised:
-        RecordStore(str(tmp_path / "missing" / "records.json")).check()
+        StateFile(str(tmp_path / "missing" / "records.json")).check()
     assert str(tmp_path / "missing" / "records.json") in str(raised.value)
     with pytest.raises(WindowError, match="does not exist"):
-        RecordStore(str(tmp_path / "missing" / "records.json")).check(create=False)
+        StateFile(str(tmp_path / "missing" / "records.json")).check(create=False)
     assert not (tmp_path / "missing").exists()
     # Check mode makes no directory; a run does, for the user only.
-    RecordStore(str(tmp_path / "made" / "records.json"), create_directory=True).check(create=False)
+    StateFile(str(tmp_path / "made" / "records.json"), create_directory=True).check(create=False)
     assert not (tmp_path / "made").exists()
-    store = RecordStore(str(tmp_path / "made" / "records.json"), create_directory=True)
+    store = StateFile(str(tmp_path / "made" / "records.json"), create_directory=True)
     store.check()
     assert oct((tmp_path / "made").stat().st_mode & 0o777) == "0o700"
     assert os.listdir(tmp_path / "made") == []
@@ -503,7 +402,7 @@ def _refused(store, what, reason):
 
 def test_a_symbolic_link_as_the_journal_is_refused_and_its_target_not_written(tmp_path):
     path = tmp_path / "records.db"
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     with store.transaction() as records:
         records.servers[KEY] = entry()
     planted = tmp_path / "planted"
@@ -527,7 +426,7 @@ def test_a_symbolic_link_is_refused(tmp_path, which):
     path = tmp_path / "records.json"
     os.symlink(str(real), str(path) + (".lock" if which == "lock file" else ""))
     before = real.read_bytes()
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     if which == "lock file":
         with pytest.raises(WindowError, match="is a symbolic link") as raised:
             store.check()
@@ -549,7 +448,7 @@ def test_a_dangling_symbolic_link_is_refused_and_its_target_not_made(tmp_path, w
     path = tmp_path / "records.json"
     link = str(path) + (".lock" if which == "lock file" else "")
     os.symlink(str(target), link)
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     with pytest.raises(WindowError, match="%s %s is a symbolic link" % (which, link)):
         store.check()
     with pytest.raises(WindowError, match="is a symbolic link"):
@@ -571,7 +470,7 @@ def test_a_path_that_is_not_a_regular_file_is_refused(tmp_path, which, kind):
         os.mkdir(odd)
     else:
         os.mkfifo(odd)
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     with pytest.raises(WindowError, match="%s %s is not a regular file" % (which, odd)):
         store.check()
     if which == "state file":
@@ -596,7 +495,7 @@ def test_a_file_of_another_user_is_refused(tmp_path, which):
     theirs.write_text(text)
     os.chmod(str(theirs), 0o666)
     os.chown(str(theirs), 65534, 65534)
-    store = RecordStore(str(path))
+    store = StateFile(str(path))
     if which == "state file":
         _refused(store, which, "belongs to user id 65534, not to the user running the play")
     else:
@@ -607,143 +506,4 @@ def test_a_file_of_another_user_is_refused(tmp_path, which):
                 records.servers[KEY] = entry()
         assert not path.exists()
     assert theirs.read_text() == text and theirs.stat().st_uid == 65534
-    assert leftovers(tmp_path) == []
-
-
-# -- the store: the lock ------------------------------------------------------------------------------
-def _hold_lock(path, held, release):
-    """A run in the middle of its transaction: it holds the lock until told to let go."""
-    with RecordStore(path).transaction() as records:
-        records.servers["arcgis https://gis.example.com"] = entry(url="https://gis.example.com")
-        held.set()
-        release.wait(20)
-
-
-@pytest.fixture
-def held_lock(tmp_path):
-    path = str(tmp_path / "records.json")
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold_lock, args=(path, held, release))
-    holder.start()
-    try:
-        assert held.wait(10), "the holder did not take the lock"
-        yield path, holder, release
-    finally:
-        release.set()
-        holder.join(10)
-        if holder.is_alive():
-            holder.kill()
-
-
-def test_a_held_lock_is_an_error_after_the_lock_timeout_naming_its_holder(held_lock):
-    path, holder, _release = held_lock
-    store = RecordStore(path, lock_timeout=0.6)
-    body = []
-    started = time.monotonic()
-    with pytest.raises(WindowError) as raised:
-        with store.transaction() as records:
-            body.append(records)
-    waited = time.monotonic() - started
-    assert 0.6 <= waited < 2.0, waited
-    message = str(raised.value)
-    assert "The lock of the state file %s was not free within 0.6 s" % path in message
-    assert "held by pid %d on " % holder.pid in message and "window_lock_timeout" in message
-    assert body == []
-    assert sorted(store.read().servers) == [], "nothing was written while the lock was held"
-
-
-def test_a_wait_given_up_leaves_the_lock_free_once_its_holder_lets_go(held_lock):
-    """The thread that waited in the kernel gets the lock after the wait was given up: it must
-    let it go at once, or this process would keep the state file locked; and a process forked
-    while it waited must not keep the lock either."""
-    path, holder, release = held_lock
-    with pytest.raises(WindowError, match="not free within 0.2 s"):
-        with RecordStore(path, lock_timeout=0.2).transaction():
-            pass
-    start = FORK.Event()
-    other = FORK.Process(target=_write_many, args=(path, 7, 1, start))
-    other.start()
-    release.set()
-    holder.join(10)
-    assert holder.exitcode == 0
-    start.set()
-    other.join(10)
-    assert other.exitcode == 0, "the process forked while this one waited for the lock could not get it"
-    with RecordStore(path, lock_timeout=2).transaction() as records:
-        records.servers[KEY] = entry()
-    assert sorted(RecordStore(path).read().servers) == sorted(
-        ["arcgis https://gis.example.com", "ucs https://ucs7.example.com", KEY])
-
-
-def test_notify_is_told_while_waiting_for_the_lock(held_lock, monkeypatch):
-    monkeypatch.setattr(state_file, "LOCK_NOTICE_SECONDS", (0.2, 0.3))
-    path, holder, _release = held_lock
-    messages = []
-    store = RecordStore(path, lock_timeout=1.0, notify=messages.append)
-    with pytest.raises(WindowError, match="not free within 1.0 s"):
-        with store.transaction():
-            pass
-    # At 0.2 s, 0.3 s, then every 0.3 s: 0.6 s, 0.9 s, before the timeout at 1.0 s.
-    assert 2 <= len(messages) <= 5, messages
-    for message in messages:
-        assert message.startswith("waiting ") and "(at most 1.0 s) for the lock of the state file %s" % path in message
-        assert "held by pid %d on " % holder.pid in message
-
-
-def test_notify_is_not_told_when_the_lock_is_free(tmp_path, monkeypatch):
-    monkeypatch.setattr(state_file, "LOCK_NOTICE_SECONDS", (0.0, 0.0))
-    messages = []
-    store = RecordStore(str(tmp_path / "records.json"), lock_timeout=1.0, notify=messages.append)
-    with store.transaction() as records:
-        records.servers[KEY] = entry()
-    assert messages == []
-
-
-def test_a_wait_for_the_lock_ends_when_the_holder_lets_go(held_lock):
-    path, holder, release = held_lock
-    store = RecordStore(path, lock_timeout=5)
-    started = time.monotonic()
-    releaser = FORK.Process(target=_set_later, args=(release, 0.3))
-    releaser.start()
-    try:
-        with store.transaction() as records:
-            # The holder's write is there, read under the lock; this one is added to it.
-            assert list(records.servers) == ["arcgis https://gis.example.com"]
-            records.servers[KEY] = entry()
-        assert 0.25 <= time.monotonic() - started < 3
-    finally:
-        releaser.join(10)
-    holder.join(10)
-    assert holder.exitcode == 0
-    assert sorted(RecordStore(path).read().servers) == ["arcgis https://gis.example.com", KEY]
-
-
-def _set_later(event, seconds):
-    time.sleep(seconds)
-    event.set()
-
-
-def _write_many(path, number, count, start):
-    start.wait(10)
-    store = RecordStore(path, lock_timeout=20)
-    key = record.server_key("ucs", "https://ucs%d.example.com" % number)
-    for step in range(count):
-        with store.transaction() as records:
-            current = records.servers.get(key)
-            if current is None:
-                records.servers[key] = record.new_entry("ucs", "https://ucs%d.example.com" % number, "production",
-                                                        "maintenance", "app%d" % number, "ops", T0)
-            else:
-                records.servers[key] = record.advanced(current, note="step %d" % step)
-
-
-def test_concurrent_writers_keep_each_others_entries(tmp_path):
-    path = str(tmp_path / "records.json")
-    writers, count = 6, 15
-    run_together([(_write_many, (path, number, count)) for number in range(writers)])
-    servers = RecordStore(path).read().servers
-    assert sorted(servers) == sorted("ucs https://ucs%d.example.com" % number for number in range(writers))
-    # No write was lost: each server's entry went through all its steps.
-    assert {entry["sequence"] for entry in servers.values()} == {count}
-    assert {entry["note"] for entry in servers.values()} == {"step %d" % (count - 1)}
     assert leftovers(tmp_path) == []

@@ -342,12 +342,14 @@ def test_joined_legacy_adds_the_holder_and_takes_the_mode_before_the_window():
 
 
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("8h", 28800), ("2d", 172800), ("3600", 3600),
-                                           (600, 600), (" 1.5H ", 5400)])
+                                           (600, 600), (" 1.5H ", 5400), ("366d", 366 * 86400),
+                                           (366 * 86400, 366 * 86400)])
 def test_durations(text, seconds):
     assert record.duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["eight hours", "", "0", "-5m", "8x", "h"])
+@pytest.mark.parametrize("text", ["eight hours", "", "0", "-5m", "8x", "h", "1e400", "inf", "nan", "-inf", "99999999d",
+                                  "367d", 366 * 86400 + 1, "8785h"])
 def test_durations_that_are_not(text):
     with pytest.raises(ValueError):
         record.duration(text)
