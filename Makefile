@@ -172,7 +172,8 @@ docs: venvs collection
 
 # The role with molecule: each scenario under extensions/molecule starts its emulators itself.
 molecule: venvs collection postgresql
-	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 molecule test --all
+	cd $(COLLECTION) && PATH=$(VENV_NEWEST)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_NOCOLOR=1 \
+		ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0 molecule test --all
 
 # Modules run by ansible-playbook against the emulators over loopback, on both ansible-cores.
 functional: venvs collection postgresql
@@ -204,6 +205,7 @@ package: venvs $(VENV_IMPORTER)/.installed collection
 	grep -qx 'LICENSES/GPL-3.0-or-later.txt' $(BUILD)/package-contents.txt
 	grep -qx 'LICENSES/BSD-2-Clause.txt' $(BUILD)/package-contents.txt
 	grep -qx 'CHANGELOG.md' $(BUILD)/package-contents.txt
+	python3 tests/tools/check_release.py $(BUILD)/package-contents.txt
 	$(VENV_NEWEST)/bin/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/opsmodes-maintenance-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(VENV_NEWEST)/bin/python tests/tools/check_docs.py $(VENV_NEWEST)/bin/ansible-doc \
 		$(BUILD)/installed/ansible_collections/opsmodes/maintenance
@@ -215,7 +217,22 @@ package: venvs $(VENV_IMPORTER)/.installed collection
 		grep -E '^(WARNING|ERROR|CRITICAL):' $(BUILD)/galaxy-importer.txt >&2; exit 1; fi
 	@echo "package: $$(ls $(BUILD)/dist) builds, installs, renders and imports"
 
-test: units sanity integration lint docs package functional molecule
+# Each step's whole output goes to build/test-logs/<step>.log; the screen gets one verdict line per
+# step and an overall one, and the end of the log of a step that failed. Every step runs, whatever
+# an earlier one gave, so that one run tells all that fails.
+TEST_STEPS := units sanity integration lint docs package functional molecule
+TEST_LOGS := $(BUILD)/test-logs
+test:
+	@mkdir -p $(TEST_LOGS); failed=""; \
+	for step in $(TEST_STEPS); do \
+		start=$$(date +%s); \
+		if $(MAKE) --no-print-directory $$step > $(TEST_LOGS)/$$step.log 2>&1; then verdict=pass; \
+		else verdict=FAIL; failed="$$failed $$step"; fi; \
+		printf '%-12s %-4s %5d s   %s\n' $$step $$verdict $$(( $$(date +%s) - start )) $(TEST_LOGS)/$$step.log; \
+		if [ $$verdict = FAIL ]; then tail -n 150 $(TEST_LOGS)/$$step.log | sed 's/^/    | /'; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAIL:$$failed"; exit 1; fi; \
+	echo "make test: pass, all $(words $(TEST_STEPS)) steps"
 
 clean:
 	rm -rf $(BUILD)

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The HTTP options every module of the collection takes (plugins/module_utils/_base.py).
-    DOCUMENTATION = r"""
+    # The HTTP options every module of the collection takes (plugins/module_utils/_base.py), and
+    # its TLS options with the environment variables of its own API: UCS or ARCGIS.
+    UCS = r"""
 options:
   validate_certs:
     description:
       - Whether to verify the server's TLS certificate.
       - Set to V(false) only for a server whose certificate you knowingly accept unverified;
         prefer O(ca_path) for a private CA.
-      - Falls back to the environment variable of the module's API,
-        E(UCS_VALIDATE_CERTS) or E(ARCGIS_VALIDATE_CERTS).
+      - Falls back to the environment variable E(UCS_VALIDATE_CERTS).
     type: bool
     default: true
   ca_path:
@@ -27,9 +27,43 @@ options:
       - When both are set, O(ca_path) wins over O(validate_certs=false), and the certificate is
         verified against it. That is the safe reading of a contradiction, such as an AWX
         credential that injects V(false) for a boolean it never stored.
-      - Falls back to the environment variable of the module's API,
-        E(UCS_CA_PATH) or E(ARCGIS_CA_PATH).
+      - Falls back to the environment variable E(UCS_CA_PATH).
     type: path
+"""
+
+    ARCGIS = r"""
+options:
+  validate_certs:
+    description:
+      - Whether to verify the server's TLS certificate.
+      - Set to V(false) only for a server whose certificate you knowingly accept unverified;
+        prefer O(ca_path) for a private CA.
+      - Falls back to the environment variable E(ARCGIS_VALIDATE_CERTS).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file with the CA certificate(s) to verify the server's certificate against,
+        instead of the system's trust store. A file that does not exist or cannot be read fails
+        the task before any request.
+      - When both are set, O(ca_path) wins over O(validate_certs=false), and the certificate is
+        verified against it. That is the safe reading of a contradiction, such as an AWX
+        credential that injects V(false) for a boolean it never stored.
+      - Falls back to the environment variable E(ARCGIS_CA_PATH).
+    type: path
+"""
+
+    DOCUMENTATION = r"""
+options:
+  pending_switch:
+    description:
+      - The RV(pending_switch) of an earlier run with O(wait=false), or of one that was
+        interrupted. The module lets that switch end before it reads the mode, and writes only
+        if the server is then not in O(mode). Use it to confirm, in a later task, a switch that
+        an earlier task only asked for.
+      - C(job) is the server's job for the switch; without one, C(sent) and C(until) are the epoch
+        seconds when it was sent and by when it ends.
+    type: dict
   timeout:
     description:
       - Seconds one request may take, from connecting to the last byte of the answer, however

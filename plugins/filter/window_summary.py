@@ -41,6 +41,16 @@ options:
     description: The hosts of the current batch, usually C(ansible_play_batch).
     type: list
     elements: str
+  phase:
+    description:
+      - The phase that ran, V(enter), V(exit) or V(status). With it, the table ends with a line saying
+        what to run next, V(exit) after an enter, V(status) then V(exit) after a failure.
+    type: str
+    choices: [enter, exit, status]
+  inventory:
+    description: The inventory sources to name in that line, usually C(ansible_inventory_sources).
+    type: list
+    elements: str
 author:
   - opsmodes maintainers (@opsmodes)
 """
@@ -61,31 +71,35 @@ _value:
   elements: str
 """
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._window import summary
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import report as messages
 
 
-def window_summary(hostvars, hosts, *results, active=None, batch=None):
+def window_summary(hostvars, hosts, *results, active=None, batch=None, phase=None, inventory=None):
     # A serial play runs this once per batch; hosts of the batches to come have not failed, they
     # have not run yet.
     later = set(active or ()) - set(batch or ()) if batch is not None else set()
     rows = []
     waiting = 0
+    failed = False
     for host in hosts:
         variables = hostvars.get(host) or {}
         result = next((variables[name] for name in results if isinstance(variables.get(name), dict)), None)
+        failed = failed or result is None and host not in later or bool((result or {}).get("failed"))
         if result is None and host in later:
             waiting += 1
         elif result is None:
-            rows.append({"host": host, "action": "no result"})
+            rows.append({"host": host, "action": messages.no_result()})
         elif result.get("rows"):
             rows.extend(result["rows"])
         elif result.get("failed"):
-            rows.append({"host": host, "action": "failed: %s" % str(result.get("msg", ""))[:120]})
+            rows.append({"host": host, "action": messages.failed_without_rows(result.get("msg", ""))})
         else:
-            rows.append({"host": host, "action": "no service"})
-    lines = summary(rows)
+            rows.append({"host": host, "action": messages.no_service_row()})
+    lines = messages.summary(rows)
     if waiting:
-        lines.append("(%d more host%s in later batches)" % (waiting, "" if waiting == 1 else "s"))
+        lines.append(messages.later_batches(waiting))
+    if phase:
+        lines.append(messages.next_step(phase, failed, inventory or []))
     return lines
 
 

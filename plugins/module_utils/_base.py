@@ -262,7 +262,7 @@ class MaintenanceModule(AnsibleModule):
             result = converge(self.api, self.params, check_mode=self.check_mode, want_diff=self._diff,
                               secrets=self.no_log_values)
         except ModeFailure as failure:
-            self.fail_json(msg=failure.msg, **failure.result)
+            self.fail_json(msg=failure.msg, may_pass=failure.may_pass, **failure.result)
         self.exit_json(**result)
 
 

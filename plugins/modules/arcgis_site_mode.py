@@ -35,6 +35,7 @@ author:
   - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
   - opsmodes.maintenance.connection
+  - opsmodes.maintenance.connection.ARCGIS
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
@@ -113,13 +114,6 @@ options:
         read-only restarts every service of the site.
     type: float
     default: 600
-  pending_switch:
-    description:
-      - The RV(pending_switch) of an earlier run with O(wait=false), or of one that was
-        interrupted. The module lets that switch end before it reads the mode, and writes only
-        if the site is then not in O(mode). Use it to confirm, in a later task, a switch that
-        an earlier task only asked for.
-    type: dict
 seealso:
   - module: opsmodes.maintenance.ucs_server_mode
   - name: ArcGIS REST API, Update Site Mode
@@ -173,14 +167,22 @@ site_mode:
     lastModified: 1795450800000
 pending_switch:
   description:
-    - With O(wait=false), the switch the site took and that may still be under way, to give a
-      later run as O(pending_switch). C(job) is the server's job for it; without one, C(sent) and
-      C(until) are the epoch seconds when it was sent and by when it ends.
+    - With O(wait=false), the switch the site took and that may still be under way, as a later
+      task takes it in O(pending_switch), whose description says what it holds.
   returned: when a switch was sent and not waited for
   type: dict
   sample:
     sent: 1795450800.5
     until: 1795451100.5
+may_pass:
+  description:
+    - On failure, whether the cause may pass by itself (no connection, a server error), so that
+      the same task tried again may succeed; V(false) when trying again would meet it again (a
+      refused login, a missing privilege, a wrong URL, a switch that did not take effect within
+      O(wait_timeout)).
+  returned: failure
+  type: bool
+  sample: false
 elapsed:
   description: Seconds spent updating and waiting; V(0) when nothing was updated.
   returned: success

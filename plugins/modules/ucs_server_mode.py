@@ -29,6 +29,7 @@ author:
   - opsmodes maintainers (@opsmodes)
 extends_documentation_fragment:
   - opsmodes.maintenance.connection
+  - opsmodes.maintenance.connection.UCS
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
@@ -82,13 +83,6 @@ options:
         drain time included.
     type: float
     default: 300
-  pending_switch:
-    description:
-      - The RV(pending_switch) of an earlier run with O(wait=false), or of one that was
-        interrupted. The module lets that switch end before it reads the mode, and writes only
-        if the server is then not in O(mode). Use it to confirm, in a later task, a switch that
-        an earlier task only asked for.
-    type: dict
 seealso:
   - module: opsmodes.maintenance.arcgis_site_mode
   - name: Context Services API reference, Set Server Mode
@@ -143,14 +137,22 @@ status:
     system_time: "2026-11-23T16:20:00.000Z"
 pending_switch:
   description:
-    - With O(wait=false), the switch the server took and that may still be under way, to give a
-      later run as O(pending_switch). C(job) is the server's job for it; without one, C(sent) and
-      C(until) are the epoch seconds when it was sent and by when it ends.
+    - With O(wait=false), the switch the server took and that may still be under way, as a later
+      task takes it in O(pending_switch), whose description says what it holds.
   returned: when a switch was sent and not waited for
   type: dict
   sample:
     sent: 1795450800.5
     until: 1795451100.5
+may_pass:
+  description:
+    - On failure, whether the cause may pass by itself (no connection, a server error), so that
+      the same task tried again may succeed; V(false) when trying again would meet it again (a
+      refused login, a missing privilege, a wrong URL, a switch that did not take effect within
+      O(wait_timeout)).
+  returned: failure
+  type: bool
+  sample: false
 elapsed:
   description: Seconds spent writing and waiting for the switch; V(0) when nothing was written.
   returned: success

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: window_phase
-short_description: One phase of a maintenance window for one host, with a durable record
+short_description: The engine of the role opsmodes.maintenance.window; not for playbooks
 version_added: 1.0.0
 description:
-  - The engine of the role C(opsmodes.maintenance.window); use it through the role, whose
-    variables (C(window_*)) it reads. It runs on the controller as an action plugin.
+  - The engine of the role C(opsmodes.maintenance.window), not a module to call from a playbook; use the
+    role, or the collection's playbooks, whose variables (C(window_*)) it reads. It runs on the controller
+    as an action plugin.
   - The record belongs to a server, not to an inventory host; it is keyed by the service and the
     server's normalized URL, so hosts that share a server share one entry. Each entry names the
     window that opened it, a sequence that every write advances and the earlier windows of the
-    server; copies of it (the state file, C(window_records), the fact C(window_record)) are
-    ordered by those, never by a clock.
+    server; copies of it (the state file or the PostgreSQL store, C(window_records), the fact
+    C(window_record)) are ordered by those, never by a clock.
   - V(enter) reads every service of the host first (if one cannot be read, nothing on the host is
-    switched), then, in one write to the state file, opens each server's entry with its mode
+    switched), then, in one write to the record, opens each server's entry with its mode
     before the window, joins the entry another host holds open for a shared server, or keeps its
     own; only then does it ask for each switch, without waiting. An open entry whose server is
     not in its maintenance mode (ended by hand or by another tool) is closed with a note, and a
@@ -47,10 +48,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads only, writes neither to the servers nor to the state file, and says what it would do.
+    details: Reads only, writes neither to the servers nor to the record, and says what it would do.
   diff_mode:
     support: full
-    details: One diff per service that changes (or would).
+    details: One diff per service that changes (or would), on the confirm step.
   platform:
     platforms: all
 options:
@@ -92,23 +93,28 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: One line per service saying what was and what will be (or would be) done.
-  returned: always
+  description:
+    - One line per service saying what was and what will be (or would be) done, also shown as the
+      phase runs.
+  returned: with O(phase=confirm) and O(phase=status)
   type: list
   elements: str
 rows:
-  description: Per service, C(host), C(service), C(mode_before), C(mode_now) and C(action), for the summary table.
-  returned: always
+  description:
+    - Per service, C(host), C(service), C(mode_before), C(mode_now), C(action) and C(comment), for the
+      summary table.
+  returned: with O(phase=confirm) and O(phase=status)
   type: list
   elements: dict
 record:
   description:
     - The entries of the host's servers after this phase, service -> entry (C(server), C(url), C(window),
-      C(sequence), C(state), C(mode_before), C(maintenance_mode), C(holders), C(opened), C(by), C(closed), C(note)).
+      C(sequence), C(state), C(mode_before), C(maintenance_mode), C(holders), C(opened), C(by), C(closed), C(note),
+      C(comment)).
   returned: success
   type: dict
 state_file:
-  description: The absolute path of the state file.
+  description: Where the record is, the state file's absolute path or the PostgreSQL store's URL without a password.
   returned: always
   type: str
 work_tasks:

@@ -28,7 +28,9 @@ import traceback
 from contextlib import contextmanager
 from datetime import timezone
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RECORD_VERSION, WindowError, entry_of
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RECORD_VERSION, entry_of
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import LockNotices, Records, RecordStore
 
 PSYCOPG_IMPORT_ERROR = None
@@ -69,27 +71,22 @@ class PostgresStore(RecordStore):
         self.location = public_url(url)
         self.lock_timeout = lock_timeout
         self.notify = notify or (lambda message: None)
-        self.holder_name = ("pid %d on %s, user %s" % (os.getpid(), socket.gethostname(), getpass.getuser()))[:63]
+        # PostgreSQL keeps 63 bytes of a connection's name.
+        self.holder_name = messages.run_name(os.getpid(), socket.gethostname(), getpass.getuser())[:63]
 
     @classmethod
     def of(cls, url, **options):
         """The store of window_state_url: a postgresql:// URL without a password."""
         if psycopg is None:
-            raise WindowError("window_state_url keeps the record in PostgreSQL, which needs the Python package psycopg "
-                              "(version 3) on the controller: install it (pip install 'psycopg[binary]', or add it "
-                              "to the execution environment). Nothing was switched.")
+            raise WindowError(messages.psycopg_missing())
         if not re.match(r"postgres(ql)?://", str(url)):
-            raise WindowError("window_state_url must be a postgresql:// URL, got %r. Nothing was switched."
-                              % public_url(str(url)))
+            raise WindowError(messages.not_postgresql(public_url(str(url))))
         try:
             parameters = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise WindowError("window_state_url %s cannot be read: %s. Nothing was switched."
-                              % (public_url(url), _one_line(exc)))
+            raise WindowError(messages.unreadable_url(public_url(url), _one_line(exc)))
         if parameters.get("password") is not None:
-            raise WindowError("window_state_url must not carry a password, which would then show wherever the URL "
-                              "does: give it in the environment (PGPASSWORD, or a password file in PGPASSFILE or "
-                              "~/.pgpass, as the AWX credential type does). Nothing was switched.")
+            raise WindowError(messages.password_in_url())
         return cls(url, **options)
 
     # -- reading and writing ----------------------------------------------------------------------------
@@ -101,6 +98,10 @@ class PostgresStore(RecordStore):
             else:
                 with self._failing("cannot be used"):
                     self._table(connection, create=False)
+
+    def exists(self):
+        with self._connected() as connection, self._failing("cannot be read"):
+            return _table_comment(connection) is not None
 
     def read(self, keys=None):
         with self._connected() as connection, self._failing("cannot be read"):
@@ -131,16 +132,14 @@ class PostgresStore(RecordStore):
         comment = _table_comment(connection)
         if comment is None and create:
             # Two first runs at once: the second finds the table the first made once it may go on.
-            self._take(connection, CREATING, False, "the making of the record's table in %s" % self.location)
+            self._take(connection, CREATING, False, messages.table_making_lock(self.location))
             connection.execute("CREATE TABLE IF NOT EXISTS %s (server text PRIMARY KEY, entry text NOT NULL)" % TABLE)
             connection.execute("COMMENT ON TABLE %s IS '%s'" % (TABLE, TABLE_COMMENT))
             comment = _table_comment(connection)
         if comment is None:
             return False
         if comment != TABLE_COMMENT:
-            raise WindowError("The table %s in %s is not a window record of this version (its comment says %r): "
-                              "nothing was switched. Give window_state_url a database or schema of its own."
-                              % (TABLE, self.location, comment))
+            raise WindowError(messages.foreign_table(TABLE, self.location, comment))
         return True
 
     def _load(self, connection, keys):
@@ -152,8 +151,7 @@ class PostgresStore(RecordStore):
         try:
             servers = {key: _entry(text) for key, text in rows}
         except ValueError:
-            raise WindowError("The table %s in %s holds rows that are not window records: nothing was switched. "
-                              "Repair them from a backup after checking the servers' modes." % (TABLE, self.location))
+            raise WindowError(messages.rows_not_records(TABLE, self.location))
         return servers
 
     @staticmethod
@@ -170,10 +168,10 @@ class PostgresStore(RecordStore):
         """Lock out the other writers of the servers `keys` names, in one order so that two runs
         never wait for each other's second lock; a transaction of every server locks them all."""
         if keys is None:
-            wanted = [(WHOLE_TABLE, False, "the record in %s" % self.location)]
+            wanted = [(WHOLE_TABLE, False, messages.table_lock(self.location))]
         else:
-            wanted = [(WHOLE_TABLE, True, "the record in %s" % self.location)]
-            wanted += [(lock, False, "the record of %s in %s" % (key, self.location))
+            wanted = [(WHOLE_TABLE, True, messages.table_lock(self.location))]
+            wanted += [(lock, False, messages.server_lock(key, self.location))
                        for lock, key in sorted({server_lock(key): key for key in keys}.items())]
         for lock, shared, what in wanted:
             self._take(connection, lock, shared, what)
@@ -187,7 +185,7 @@ class PostgresStore(RecordStore):
     def _wait_for_lock(self, connection, lock, suffix, what):
         """Wait in the server, which hands the lock over the moment it is freed, in slices that end
         when a notice is due or the wait is over; a slice that ends rolls back only itself."""
-        notices = LockNotices(self.lock_timeout, self.notify, "the lock of %s" % what)
+        notices = LockNotices(self.lock_timeout, self.notify, "the lock of " + what)
         while True:
             connection.execute("SAVEPOINT lock_wait")
             try:
@@ -203,10 +201,7 @@ class PostgresStore(RecordStore):
                 connection.execute("SET LOCAL lock_timeout TO DEFAULT")
                 return
             if notices.timed_out():
-                raise WindowError("The lock of %s was not free within %s s (window_lock_timeout); it is held by %s. "
-                                  "Nothing more was switched by this run. If no such run goes on any more, its lock "
-                                  "is free again; run again."
-                                  % (what, self.lock_timeout, self._holder(connection, lock)))
+                raise WindowError(messages.lock_not_free(what, self.lock_timeout, self._holder(connection, lock)))
             notices.tell(lambda: self._holder(connection, lock))
 
     @staticmethod
@@ -219,12 +214,12 @@ class PostgresStore(RecordStore):
             "AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid AND l.objsubid = 2",
             (LOCK_SPACE & 0xFFFFFFFF, lock & 0xFFFFFFFF)).fetchall()
         if not rows:
-            return "a run that has let it go since"
+            return messages.holder_gone()
         holders = []
         for name, pid, user, address, since in rows:
             started = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if since else "an unknown time"
-            who = name if name.startswith("pid ") else "PostgreSQL backend %s of %s from %s" % (pid, user, address)
-            holders.append("%s, since %s" % (who, started))
+            who = name if name.startswith("pid ") else messages.backend_holder(pid, user, address)
+            holders.append(messages.holder(who, started))
         return "; ".join(holders)
 
     # -- connections --------------------------------------------------------------------------------
@@ -250,8 +245,7 @@ class PostgresStore(RecordStore):
                 return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
             except psycopg.OperationalError as exc:
                 if pause is None or exc.sqlstate not in (None,) + PASSING_STATES:
-                    raise WindowError("The record store %s could not be reached: %s. Nothing more was switched by "
-                                      "this run." % (self.location, _one_line(exc)))
+                    raise WindowError(messages.unreachable(self.location, _one_line(exc)))
                 time.sleep(pause)
 
     @contextmanager
@@ -262,8 +256,7 @@ class PostgresStore(RecordStore):
         except WindowError:
             raise
         except psycopg.Error as exc:
-            raise WindowError("The record store %s %s: %s. Nothing more was switched by this run."
-                              % (self.location, what, _one_line(exc)))
+            raise WindowError(messages.store_failed(self.location, what, _one_line(exc)))
 
 
 def _table_comment(connection):

@@ -15,7 +15,8 @@ recorded once and put back once, by the exit of the last host that holds it open
      "state": "open" | "closed", "mode_before": "production", "maintenance_mode": "maintenance",
      "holders": ["app1", "app2"], "opened": "<UTC time>", "by": "<user or AWX job>",
      "closed": "<UTC time>" | None, "note": "...", "requested": "<UTC time>" | None, "handle": "<job>" | None,
-     "left": ["<hosts that left the window while others held it>"], "deadline": "<UTC time>" | None}
+     "left": ["<hosts that left the window while others held it>"], "deadline": "<UTC time>" | None,
+     "comment": "<why the window is open: window_comment>" | None}
 
 Every write advances `sequence`; a new window of the same server lists the earlier windows in
 `history`. Copies of an entry (the state file, AWX's `window_records`, the fact `window_record`)
@@ -33,25 +34,16 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages.phases import describe
+
 # The entries' shape: the version of a JSON state file of 2.x, and the state database's user_version.
 RECORD_VERSION = 2
 OPEN, CLOSED = "open", "closed"
 # Earlier windows an entry remembers: enough to order any copy an operator or AWX still holds.
 HISTORY_LENGTH = 20
 SOURCES = ("state_file", "window_records", "fact")
-
-
-class WindowError(Exception):
-    """A reason to stop before any switch, or to fail a host, in words for the operator."""
-
-
-class RecordReplaced(WindowError):
-    """The state file's entry of a server is no longer the one this run read or wrote; `current`
-    is the entry found instead (None when there is none)."""
-
-    def __init__(self, message, current=None):
-        super().__init__(message)
-        self.current = current
 
 
 def utc_now():
@@ -114,15 +106,17 @@ def server_key(service, url):
 
 # -- entries ---------------------------------------------------------------------------------------
 
-def new_entry(service, url, mode_before, maintenance_mode, holder, by, now, replaces=None, max_open=None):
+def new_entry(service, url, mode_before, maintenance_mode, holder, by, now, replaces=None, max_open=None,
+              comment=None):
     """An open entry of a new window; `replaces` is the server's entry it follows, if any;
-    `max_open` the seconds it may stay open before status calls it overdue."""
+    `max_open` the seconds it may stay open before status calls it overdue; `comment` why it is
+    open (window_comment)."""
     history = (list(replaces.get("history") or []) + [replaces["window"]])[-HISTORY_LENGTH:] if replaces else []
     deadline = utc_of(epoch_of(now) + max_open) if max_open else None
     return {"server": server_key(service, url), "service": service, "url": normalize_url(url),
             "window": uuid.uuid4().hex, "sequence": 1, "history": history, "state": OPEN, "mode_before": mode_before,
             "maintenance_mode": maintenance_mode, "holders": [holder], "opened": now, "by": by, "closed": None,
-            "note": "", "requested": None, "handle": None, "deadline": deadline, "left": []}
+            "note": "", "requested": None, "handle": None, "deadline": deadline, "left": [], "comment": comment}
 
 
 def advanced(entry, **changes):
@@ -199,16 +193,6 @@ def unexplained_maintenance(entry, live_mode, maintenance_mode):
     return entry is None or entry.get("mode_before") != live_mode
 
 
-def describe(entry):
-    """An entry in words, for messages that name it."""
-    if entry.get("state") == OPEN:
-        return "open since %s by %s (window %s, write %s), mode before %s, held by %s" % (
-            entry.get("opened"), entry.get("by"), entry.get("window"), entry.get("sequence"), entry.get("mode_before"),
-            ", ".join(entry.get("holders") or []) or "nobody")
-    return "closed at %s (%s; window %s, write %s)" % (entry.get("closed"), entry.get("note") or "put back",
-                                                       entry.get("window"), entry.get("sequence"))
-
-
 # -- copies of an entry ---------------------------------------------------------------------------
 
 def supersedes(later, earlier):
@@ -232,11 +216,8 @@ def choose(copies):
         elif entry["window"] == chosen["window"] or supersedes(chosen, entry):
             continue
         elif _exit_effect(entry) != _exit_effect(chosen):
-            raise WindowError(
-                "The records of %s disagree, and nothing in them says which is later: %s says %s; %s says %s. Nothing "
-                "was switched. Check the server with opsmodes.maintenance.status, then run again with "
-                "window_record_sources set to the source to trust (%s)" % (
-                    entry["server"], chosen_source, describe(chosen), source, describe(entry), ", ".join(SOURCES)))
+            raise WindowError(messages.copies_disagree(entry["server"], chosen_source, describe(chosen), source,
+                                                       describe(entry), SOURCES))
     return chosen
 
 

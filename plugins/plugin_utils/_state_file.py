@@ -9,23 +9,21 @@ plays and runs that kill -9 cut short."""
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import json
 import os
 import pathlib
 import shutil
-import socket
 import sqlite3
 import stat
 import tempfile
-import threading
-import time
 from contextlib import contextmanager, nullcontext, suppress
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
-    RECORD_VERSION, WindowError, entry_of, utc_now)
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import LockNotices, Records, RecordStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RECORD_VERSION, entry_of
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._file_lock import locked
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import Records, RecordStore
 
 DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.db")
 # Where versions before the database kept the records by default: read, and moved into it.
@@ -77,19 +75,16 @@ class StateFile(RecordStore):
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             if not self.create_directory:
-                raise WindowError("The directory of the state file %s does not exist: create it, or give another "
-                                  "window_state_file." % self.path)
+                raise WindowError(messages.directory_missing(self.path))
             if not create:
                 return
             os.makedirs(directory, mode=0o700, exist_ok=True)
         if not os.access(directory, os.W_OK | os.X_OK):
-            raise WindowError("The state file's directory %s is not writable by this user: nothing was switched."
-                              % directory)
+            raise WindowError(messages.directory_not_writable(directory))
         for path in (self.path, self.lock_path, self.journal_path):
             self._trusted(path)
         if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
-            raise WindowError("The state file %s cannot be read and written by this user: nothing was switched."
-                              % self.path)
+            raise WindowError(messages.not_read_write(self.path))
         self.read(keys=())
 
     @staticmethod
@@ -100,14 +95,14 @@ class StateFile(RecordStore):
             return
         what = "lock file" if path.endswith(".lock") else "state file"
         if stat.S_ISLNK(status.st_mode):
-            raise WindowError("The %s %s is a symbolic link: refused, since a link can point a window at a record that "
-                              "is not its own. Nothing was switched; replace it with the file itself." % (what, path))
+            raise WindowError(messages.symbolic_link(what, path))
         if not stat.S_ISREG(status.st_mode):
-            raise WindowError("The %s %s is not a regular file: refused. Nothing was switched." % (what, path))
+            raise WindowError(messages.not_regular(what, path))
         if status.st_uid != os.geteuid():
-            raise WindowError("The %s %s belongs to user id %s, not to the user running the play (%s): refused, since "
-                              "another user could have written it. Nothing was switched; use a window_state_file of "
-                              "your own." % (what, path, status.st_uid, getpass.getuser()))
+            raise WindowError(messages.another_users(what, path, status.st_uid, getpass.getuser()))
+
+    def exists(self):
+        return self._source()[0] is not None
 
     def read(self, keys=None):
         """The records of the servers `keys` names (all of them for None). Reading takes no lock
@@ -138,7 +133,7 @@ class StateFile(RecordStore):
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                raise WindowError("The state file %s cannot be read: %s" % (path, exc.strerror))
+                raise WindowError(messages.unreadable(path, exc.strerror))
             if data is None:
                 self._check_earlier_left()
                 return path, None
@@ -157,16 +152,13 @@ class StateFile(RecordStore):
         except FileNotFoundError:
             return
         if links == 1:
-            raise WindowError("%s holds records that a run of an earlier version of opsmodes.maintenance wrote after "
-                              "the records moved into %s: nothing was switched. Exit the windows it opened with that "
-                              "version, then remove the file." % (self.earlier_path, self.path))
+            raise WindowError(messages.written_after_move(self.earlier_path, self.path))
 
     def _parsed_json(self, path, text):
         try:
             document = json.loads(text)
         except ValueError as exc:
-            raise WindowError("The state file %s is not valid JSON (%s): nothing was switched. Repair it from a "
-                              "backup, or move it away after checking the servers' modes." % (path, exc))
+            raise WindowError(messages.not_json(path, exc))
         if isinstance(document, dict) and document.get("version") == RECORD_VERSION:
             servers, legacy = document.get("servers"), document.get("legacy", {})
             if isinstance(servers, dict) and all(entry_of(e) for e in servers.values()) and _legacy_shape(legacy):
@@ -175,7 +167,7 @@ class StateFile(RecordStore):
                 and _legacy_shape(document.get("records")):
             # A 1.0.0 file: its entries are carried over host by host, as runs learn their URLs.
             return Records({}, document["records"])
-        raise WindowError("The state file %s is not a window record: nothing was switched." % path)
+        raise WindowError(messages.not_a_record(path))
 
     @contextmanager
     def _connected(self, begin, path=None):
@@ -203,12 +195,10 @@ class StateFile(RecordStore):
         """A WindowError for SQLite's `exc`: a database that is not a window record is to be
         repaired or moved away; one that cannot be used now (locked, read-only, a full disk) is not."""
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            return WindowError("The state file %s stayed locked by another process for %s s (window_lock_timeout): "
-                               "nothing more was switched by this run; run again." % (self.path, self.lock_timeout))
+            return WindowError(messages.stayed_locked(self.path, self.lock_timeout))
         if isinstance(exc, sqlite3.OperationalError) and "no such table" not in str(exc):
-            return WindowError("The state file %s cannot be used (%s): nothing was switched." % (self.path, exc))
-        return WindowError("The state file %s is not a window record (%s): nothing was switched. Repair it from a "
-                           "backup, or move it away after checking the servers' modes." % (self.path, exc))
+            return WindowError(messages.cannot_be_used(self.path, exc))
+        return WindowError(messages.not_a_record(self.path, exc))
 
     def _load(self, connection, keys):
         """(records, what was read as stored): the servers `keys` names, or all, and the legacy
@@ -230,14 +220,14 @@ class StateFile(RecordStore):
         except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
             raise self._unusable(exc)
         if not all(entry_of(entry) for entry in servers.values()) or not _legacy_shape(legacy):
-            raise WindowError("The state file %s is not a window record: nothing was switched." % self.path)
+            raise WindowError(messages.not_a_record(self.path))
         return Records(servers, legacy), Stored(rows, legacy_rows)
 
     @contextmanager
     def transaction(self, keys=None):
         """The records of the servers `keys` names (all of them for None), read under the lock;
         what the caller changes in them is written when the block ends without an exception."""
-        with self._locked(self.path):
+        with locked(self.path, self.lock_timeout, self.notify, self._trusted):
             self._create()
             with self._connected("BEGIN IMMEDIATE") as connection:
                 records, stored = self._load(connection, keys)
@@ -246,7 +236,7 @@ class StateFile(RecordStore):
                     self._save(connection, records, stored)
                     connection.execute("COMMIT")
                 except (sqlite3.Error, OSError) as exc:
-                    raise WindowError("Writing the record to %s failed: %s" % (self.path, exc))
+                    raise WindowError(messages.write_failed(self.path, exc))
 
     def _create(self):
         """Make the database where there is none yet, from the JSON file of an earlier version if
@@ -254,7 +244,8 @@ class StateFile(RecordStore):
         aside and renamed into place."""
         if self._source() == (self.path, None):
             return
-        with self._locked(self.earlier_path) if self.earlier_path else nullcontext():
+        with locked(self.earlier_path, self.lock_timeout, self.notify, self._trusted) if self.earlier_path \
+                else nullcontext():
             path, text = self._source()
             if (path, text) == (self.path, None):
                 return
@@ -262,7 +253,7 @@ class StateFile(RecordStore):
             try:
                 self._build(records, path)
             except (OSError, sqlite3.Error) as exc:
-                raise WindowError("The state file %s could not be made: %s. Nothing was switched." % (self.path, exc))
+                raise WindowError(messages.not_made(self.path, exc))
 
     def _build(self, records, source):
         directory = os.path.dirname(self.path)
@@ -300,48 +291,6 @@ class StateFile(RecordStore):
             connection.execute("DELETE FROM legacy")
             connection.executemany("INSERT INTO legacy (host, service, entry) VALUES (?, ?, ?)", sorted(legacy_rows))
 
-    @contextmanager
-    def _locked(self, state_file):
-        """The lock of `state_file`: its file <state_file>.lock, which names the holder."""
-        lock_path = state_file + ".lock"
-        self._trusted(lock_path)
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            self._trusted(lock_path, os.fstat(descriptor))
-            self._acquire(descriptor, state_file)
-            os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, ("pid %s on %s, user %s, since %s\n" % (
-                os.getpid(), socket.gethostname(), getpass.getuser(), utc_now())).encode("utf-8"), 0)
-            yield
-        finally:
-            os.close(descriptor)
-
-    def _acquire(self, descriptor, state_file):
-        """Wait for the lock in the kernel, which hands it over the moment it is freed: polling
-        left it idle between polls, a third of every phase at fifty forks. The wait runs in a
-        thread of its own so that it can be bounded and say what it waits for; given up, that
-        thread lets the lock go as soon as it gets it."""
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        waiter = LockWaiter(descriptor)
-        notices = LockNotices(self.lock_timeout, self.notify, "the lock of the state file %s" % state_file)
-        while not self._waited(waiter, notices.next_stop()):
-            if notices.timed_out():
-                raise WindowError("The lock of the state file %s was not free within %s s (window_lock_timeout); it "
-                                  "is held by %s. Nothing more was switched by this run. If no such process runs any "
-                                  "more, the lock is free again; run again."
-                                  % (state_file, self.lock_timeout, _holder(state_file)))
-            notices.tell(lambda: _holder(state_file))
-
-    def _waited(self, waiter, until):
-        try:
-            return waiter.wait(until)
-        except OSError as exc:
-            raise WindowError("The lock of the state file %s could not be taken: %s" % (self.path, exc.strerror))
-
 
 class Stored:
     """What a transaction read, as stored: the servers' rows (key -> text) and the legacy rows."""
@@ -349,66 +298,6 @@ class Stored:
     def __init__(self, rows=(), legacy_rows=()):
         self.servers = dict(rows)
         self.legacy_rows = set(legacy_rows)
-
-
-class LockWaiter:
-    """A blocking flock of a lock file's descriptor, in a thread, that can be waited for with a
-    deadline. It locks a duplicate of the descriptor: the lock belongs to the open file both share,
-    so the caller holds it once the thread has it. A caller that gives up closes its descriptor;
-    if the thread gets the lock later, closing its own, the file's last, frees it at once."""
-
-    # The duplicates of waits under way. A child that a fork makes meanwhile closes them: it has no
-    # thread to let the lock go, and holding the open file it would keep the lock that this
-    # process's thread takes later.
-    _waiting = set()
-    _guard = threading.Lock()
-
-    def __init__(self, descriptor):
-        with LockWaiter._guard:
-            self._descriptor = os.dup(descriptor)
-            LockWaiter._waiting.add(self._descriptor)
-        self._done = threading.Event()
-        self._error = None
-        threading.Thread(target=self._lock, name="state file lock", daemon=True).start()
-
-    def _lock(self):
-        try:
-            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
-        except OSError as exc:
-            self._error = exc
-        finally:
-            with LockWaiter._guard:
-                LockWaiter._waiting.discard(self._descriptor)
-                os.close(self._descriptor)
-            self._done.set()
-
-    def wait(self, until):
-        """True once the lock is held; False if it is not by the monotonic time `until`."""
-        if not self._done.wait(max(0.0, until - time.monotonic())):
-            return False
-        if self._error is not None:
-            raise self._error
-        return True
-
-    @classmethod
-    def _in_child(cls):
-        for descriptor in cls._waiting:
-            with suppress(OSError):
-                os.close(descriptor)
-        cls._waiting.clear()
-        cls._guard.release()
-
-
-os.register_at_fork(before=LockWaiter._guard.acquire, after_in_parent=LockWaiter._guard.release,
-                    after_in_child=LockWaiter._in_child)
-
-
-def _holder(state_file):
-    try:
-        with open(state_file + ".lock", encoding="utf-8") as stream:
-            return stream.read().strip() or "an unknown process"
-    except OSError:
-        return "an unknown process"
 
 
 def _keep_as_migrated(source):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
 
 # When a wait for a lock says what it waits for: after the first number of seconds, then every
 # second number of seconds.
@@ -36,6 +37,8 @@ class RecordStore:
       before any switch; with `create` false (check mode), make nothing;
     - `read(keys)`: the Records of the servers `keys` names (all for None), taking no lock and
       making nothing;
+    - `exists()`: whether there is a record to read (a state file of this version or an earlier
+      one, the database's table);
     - `transaction(keys)`: a context manager giving the Records of those servers, read after the
       writers of each of them are locked out (a wait bounded by `lock_timeout`, saying what it
       waits for and naming the holder when it gives up); what the caller changes is durable when
@@ -49,6 +52,9 @@ class RecordStore:
         raise NotImplementedError
 
     def read(self, keys=None):
+        raise NotImplementedError
+
+    def exists(self):
         raise NotImplementedError
 
     def transaction(self, keys=None):
@@ -81,8 +87,7 @@ class LockNotices:
         """Say what the wait waits for if a notice is due; `holder` is called only then."""
         waited = self.waited()
         if self.notices and waited >= self.notices[0]:
-            self.notify("waiting %d s so far (at most %s s) for %s, held by %s" % (
-                waited, self.timeout, self.what, holder()))
+            self.notify(messages.waiting_for_lock(waited, self.timeout, self.what, holder()))
             self.notices = self.notices[1:] or [self.notices[0] + LOCK_NOTICE_SECONDS[1]]
 
 
@@ -102,8 +107,7 @@ def open_store(state_file, state_url, lock_timeout, notify):
     from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 
     if state_url and state_file:
-        raise WindowError("window_state_url and window_state_file are both set: the record is kept in one place, "
-                          "so give one of them. Nothing was switched.")
+        raise WindowError(messages.both_stores())
     if state_url:
         return PostgresStore.of(state_url, lock_timeout=lock_timeout, notify=notify)
     return StateFile.of(state_file, lock_timeout=lock_timeout, notify=notify)

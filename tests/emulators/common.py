@@ -24,7 +24,8 @@ DEFAULT_CERT = os.path.join(CERT_DIR, "emulator.crt")
 DEFAULT_KEY = os.path.join(CERT_DIR, "emulator.key")
 
 # Control endpoints live outside every real API path and are never logged nor faulted, so
-# that reading the log back does not change what the log says.
+# that reading the log back does not change what the log says. They answer at the server's root
+# and under any base path the emulator is given (/genesys/1/cs/_emulator/state).
 CONTROL_PREFIX = "/_emulator/"
 
 FAULT_KINDS = ("drop", "drop_after", "slow", "trickle", "not_json", "api_error")
@@ -244,7 +245,7 @@ class Emulator:
             body=handler.rfile.read(length) if length else b"",
             client_port=handler.client_address[1],
         )
-        if request.path.startswith(CONTROL_PREFIX):
+        if CONTROL_PREFIX in request.path + "/":
             self._write(handler, self._control(request))
             return
         with self.lock:
@@ -305,7 +306,7 @@ class Emulator:
                 stream.write(json.dumps(entry) + "\n")
 
     def _control(self, request):
-        what = request.path[len(CONTROL_PREFIX):].strip("/")
+        what = (request.path + "/").split(CONTROL_PREFIX, 1)[1].strip("/")
         with self.lock:
             if what == "log" and request.method == "GET":
                 return Response.json(self.requests)

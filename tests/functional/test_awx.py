@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import ansible_runner
 import jinja2
 import jinja2.sandbox
 import pytest
@@ -164,7 +165,7 @@ def test_arcgis_credential_token_url_and_referer(tmp_path):
     assert injected_environment("arcgis", tmp_path)["ARCGIS_TOKEN_URL"] == ""
 
 
-def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=None, fact_storage=None, envvars=None,
+def run_job(private_data_dir, playbook, inventory, extravars=None, fact_storage=None, envvars=None,
             cancel=None, verbosity=None):
     """One AWX job: ansible-runner, the engine AWX runs every job with, in a home of its own as
     each job gets a fresh execution environment: no state file carries over from one to the next.
@@ -199,7 +200,6 @@ def run_job(ansible_runner, private_data_dir, playbook, inventory, extravars=Non
 
 
 def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
-    ansible_runner = pytest.importorskip("ansible_runner")
     app1_ucs = ucs_server(switch_seconds=0.3)
     app1_site = arcgis_server(read_only_seconds=0.3)
     app2_ucs = ucs_server(initial_mode="maintenance")
@@ -215,7 +215,7 @@ def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
         jobs[name] = tmp_path / name
         shutil.copytree(os.path.join(AWX, "project"), jobs[name] / "project")
 
-    runner, output, artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory)
+    runner, output, artifacts = run_job(jobs["enter"], "enter.yml", inventory)
     assert runner.rc == 0, output
     records = artifacts["window_records"]
     assert {host: {s: (e["state"], e["mode_before"]) for s, e in record.items()}
@@ -226,9 +226,9 @@ def test_awx_workflow_enter_work_exit(ucs_server, arcgis_server, tmp_path):
         "maintenance", "READ_ONLY", "maintenance")
 
     # AWX passes a node's set_stats artifacts as extra variables to the nodes after it.
-    runner, output, _artifacts = run_job(ansible_runner, jobs["work"], "work.yml", inventory, extravars=artifacts)
+    runner, output, _artifacts = run_job(jobs["work"], "work.yml", inventory, extravars=artifacts)
     assert runner.rc == 0, output
-    runner, output, closed = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, extravars=artifacts)
+    runner, output, closed = run_job(jobs["exit"], "exit.yml", inventory, extravars=artifacts)
     assert runner.rc == 0, output
     assert "no record" not in output
     # Exit publishes the closed record: a later node (a retried exit) has nothing to do.
@@ -242,7 +242,6 @@ def test_awx_job_templates_without_a_workflow_keep_the_record_in_fact_storage(uc
     """Enter and exit as two job templates (a schedule each, or launched by hand) that share
     nothing but AWX's fact storage: no workflow artifacts, no state file, a fresh home each; then
     an exit that fails, relaunched."""
-    ansible_runner = pytest.importorskip("ansible_runner")
     app1_ucs = ucs_server(switch_seconds=0.3)
     app1_site = arcgis_server(read_only_seconds=0.3, editable_seconds=0.3)
     app2_ucs = ucs_server(initial_mode="maintenance")
@@ -265,7 +264,7 @@ def test_awx_job_templates_without_a_workflow_keep_the_record_in_fact_storage(uc
         jobs[name] = tmp_path / name
         shutil.copytree(os.path.join(AWX, "project"), jobs[name] / "project")
 
-    runner, output, _artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory("admin"),
+    runner, output, _artifacts = run_job(jobs["enter"], "enter.yml", inventory("admin"),
                                          fact_storage=kept)
     assert runner.rc == 0, output
     # One cache file per host (ansible-core names them after the host, with a prefix on newer cores).
@@ -273,14 +272,14 @@ def test_awx_job_templates_without_a_workflow_keep_the_record_in_fact_storage(uc
     assert modes() == ("maintenance", "READ_ONLY", "maintenance")
 
     # Sunday morning, a typo in the ArcGIS credential: exit fails, and the record is not lost.
-    runner, output, _artifacts = run_job(ansible_runner, jobs["exit-typo"], "exit.yml", inventory("typo"),
+    runner, output, _artifacts = run_job(jobs["exit-typo"], "exit.yml", inventory("typo"),
                                          fact_storage=kept)
     assert runner.rc != 0
     assert "authentication failed" in output and "no record" not in output
     assert app1_site.state()["mode"] == "READ_ONLY"
 
     # Relaunched with the credential fixed: everything back, though nothing but the facts carried the record.
-    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory("admin"),
+    runner, output, _artifacts = run_job(jobs["exit"], "exit.yml", inventory("admin"),
                                          fact_storage=kept)
     assert runner.rc == 0, output
     assert "no record" not in output
@@ -293,7 +292,6 @@ def test_awx_job_templates_without_a_workflow_keep_the_record_in_fact_storage(uc
 
 
 def test_exit_without_any_record_names_the_three_ways_a_record_travels(ucs_server, tmp_path):
-    ansible_runner = pytest.importorskip("ansible_runner")
     ucs = ucs_server(initial_mode="maintenance")
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {
@@ -301,7 +299,7 @@ def test_exit_without_any_record_names_the_three_ways_a_record_travels(ucs_serve
         "hosts": {"app1": {"window_ucs_url": ucs.url}}}}))
     job = tmp_path / "exit"
     shutil.copytree(os.path.join(AWX, "project"), job / "project")
-    runner, output, _artifacts = run_job(ansible_runner, job, "exit.yml", inventory)
+    runner, output, _artifacts = run_job(job, "exit.yml", inventory)
     assert runner.rc != 0
     assert "a workflow (set_stats window_records)" in output and "fact storage on both job templates" in output
     assert "a window_state_file on a persistent volume" in output
@@ -322,7 +320,6 @@ def test_a_job_cancelled_while_enter_waits_leaves_the_record_in_fact_storage(ucs
     """Enter publishes the record when it has asked for the switches, before it waits for them: a
     job cancelled (or timed out) during the wait leaves it in AWX's fact storage, and the next
     exit, in a fresh container with no state file, puts everything back."""
-    ansible_runner = pytest.importorskip("ansible_runner")
     ucs = ucs_server(switch_seconds=4)
     site = arcgis_server(read_only_seconds=4, editable_seconds=0.3)
     inventory = one_host_inventory(tmp_path, ucs, site)
@@ -336,12 +333,12 @@ def test_a_job_cancelled_while_enter_waits_leaves_the_record_in_fact_storage(ucs
     def one_second_into_confirm(started):
         confirm = [when for task, when in started.items() if task.startswith("Enter | Wait until")]
         return bool(confirm) and time.monotonic() > confirm[0] + 1
-    runner, output, _artifacts = run_job(ansible_runner, jobs["enter"], "enter.yml", inventory, fact_storage=kept,
+    runner, output, _artifacts = run_job(jobs["enter"], "enter.yml", inventory, fact_storage=kept,
                                          cancel=one_second_into_confirm)
     assert runner.status == "canceled", output
     assert ucs.state()["switching_to"] == "maintenance" or ucs.state()["mode"] == "maintenance"
 
-    runner, output, _artifacts = run_job(ansible_runner, jobs["exit"], "exit.yml", inventory, fact_storage=kept)
+    runner, output, _artifacts = run_job(jobs["exit"], "exit.yml", inventory, fact_storage=kept)
     assert runner.rc == 0, output
     assert "no record" not in output
     assert (ucs.state()["mode"], site.state()["mode"]) == ("production", "EDITABLE")
@@ -349,7 +346,6 @@ def test_a_job_cancelled_while_enter_waits_leaves_the_record_in_fact_storage(ucs
 
 def test_the_record_store_credential_type_keeps_the_record_where_every_job_finds_it(
         ucs_server, arcgis_server, tmp_path, postgresql):
-    ansible_runner = pytest.importorskip("ansible_runner")
     cluster = postgresql.cluster
     environment, extra_vars = injected("window_state_postgresql", tmp_path, host="127.0.0.1", port=str(cluster.port),
                                        database=postgresql.name, username=cluster.user, password=postgresql.password,
@@ -369,7 +365,7 @@ def test_the_record_store_credential_type_keeps_the_record_where_every_job_finds
     for name, mode in (("enter", ("maintenance", "READ_ONLY")), ("exit", ("production", "EDITABLE"))):
         job = tmp_path / name
         shutil.copytree(os.path.join(AWX, "project"), job / "project")
-        runner, output, _artifacts = run_job(ansible_runner, job, name + ".yml", inventory, extravars=extra_vars,
+        runner, output, _artifacts = run_job(job, name + ".yml", inventory, extravars=extra_vars,
                                              envvars=environment, verbosity=3)
         assert runner.rc == 0, output
         assert postgresql.password not in output, "the database's password showed at -vvv"
@@ -379,8 +375,7 @@ def test_the_record_store_credential_type_keeps_the_record_where_every_job_finds
 
 def test_execution_environment_introspection_lists_requests():
     builder = shutil.which("ansible-builder", path=os.path.dirname(sys.executable))
-    if builder is None:
-        pytest.skip("ansible-builder is installed with the newest ansible-core only")
+    assert builder, "ansible-builder is not installed beside this Python (tests/requirements/common.txt)"
     collections_root = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
     completed = subprocess.run([builder, "introspect", "--sanitize", collections_root],
                                capture_output=True, text=True, check=True)

@@ -186,8 +186,8 @@ def test_status_shows_live_modes_records_and_disagreements_without_writing(opera
     ucs.mode = "production"
     status = operator.run("status")
     assert status.returncode == 0, status.output
-    assert "DISAGREES: the record is open but the service is not in maintenance" in status.output
-    assert "in maintenance, as the open record says" in status.output
+    assert "ucs: production, DISAGREES: its record says it is in maintenance, and it is not" in status.output
+    assert "ucs: maintenance, in maintenance, as its record says" in status.output
     assert "open since" in status.output and " by " in status.output
     assert [r["method"] for r in ucs.requests] == ["GET"]
     assert operator.run("exit").returncode == 0
@@ -421,7 +421,7 @@ def test_a_window_open_in_the_earlier_default_json_file_is_exited_after_the_upgr
     (directory / "window-records.json").write_text(json.dumps({"version": 2, "servers": entered}))
     (directory / "window-records.db").unlink()
     status = operator.run("status")
-    assert status.returncode == 0 and status.output.count("record open since") == 3, status.output
+    assert status.returncode == 0 and status.output.count("window open since") == 3, status.output
     assert not (directory / "window-records.db").exists(), "status writes nothing"
     exited = operator.run("exit")
     assert exited.returncode == 0, exited.output

@@ -261,7 +261,7 @@ def test_a_long_wait_says_what_it_waits_for_and_is_not_waited_twice(operator, uc
     ucs.add_fault("503:100000")
     exited = operator.run("exit", {"window_ucs_wait_timeout": 8})
     assert exited.returncode != 0
-    assert "app1: still asking for the mode before the window of %s" % ucs.url in exited.output
+    assert "app1: still waiting for %s to take the request for its mode before the window" % ucs.url in exited.output
     assert "putting back failed for ucs; the record stays open: run exit again" in exited.output
     # One wait of wait_timeout, not a second one after it ran out.
     span = ucs.requests[-1]["time"] - ucs.requests[0]["time"]
@@ -285,7 +285,7 @@ def test_a_state_file_written_by_1_0_0_is_carried_over_with_its_open_entries(ope
         "app2": {"ucs": entry("maintenance", "maintenance")}}}))
     status = operator.run("status")
     assert status.returncode == 0, status.output
-    assert status.output.count("record open since 2026-11-28T22:00:00.000Z by ops") == 3
+    assert status.output.count("window open since 2026-11-28T22:00:00.000Z by ops") == 3
     assert "DISAGREES" not in status.output
     exited = operator.run("exit")
     assert exited.returncode == 0, exited.output

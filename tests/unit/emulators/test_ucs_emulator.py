@@ -220,6 +220,18 @@ def test_request_log_and_control_endpoints(tmp_path):
         "/server/mode", "/server/status"]
 
 
+def test_the_control_endpoints_answer_under_the_base_path_too():
+    """The URL a user gives the modules is the base URL: the emulator's own endpoints are there too."""
+    with UcsEmulator(base_path="/genesys/1/cs", switch_seconds=0) as ucs:
+        set_mode(ucs, "maintenance")
+        for base in (ucs.origin, ucs.url):
+            assert requests.get(base + "/_emulator/state", timeout=5).json()["mode"] == "maintenance"
+            assert [entry["path"] for entry in requests.get(base + "/_emulator/log", timeout=5).json()] == [
+                "/genesys/1/cs/server/mode"]
+        assert requests.post(ucs.url + "/_emulator/faults", data="503:1", timeout=5).status_code == 200
+        assert status(ucs).status_code == 503
+
+
 def test_a_switch_under_way_at_start_and_one_begun_at_run_time():
     with UcsEmulator(switching_to="maintenance", switch_seconds=0.5) as ucs:
         assert status(ucs).status_code == 503

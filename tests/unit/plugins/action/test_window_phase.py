@@ -26,7 +26,7 @@ from ansible.playbook.task import Task
 from ansible.template import Templar
 
 from ansible_collections.opsmodes.maintenance.plugins.action import window_phase
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _calls as calls, _record as record
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
@@ -209,7 +209,9 @@ def test_enter_writes_the_record_before_it_asks_and_does_not_wait(started, site,
     entered = run("enter", variables)
 
     assert not entered.get("failed"), entered
-    assert entered["changed"] and entered["phase"] == "enter" and entered["state_file"] == str(state_file)
+    # The request step only asks: the change, the diff and the report are confirm's, once per switch.
+    assert not entered["changed"] and "diff" not in entered and "report" not in entered
+    assert entered["phase"] == "enter" and entered["state_file"] == str(state_file)
     assert {i["service"]: i["action"] for i in entered["plan"]} == {"ucs": "switch", "arcgis": "switch"}
     # Asked, not waited for: both servers are still switching when enter returns.
     assert ucs.state() == {"mode": "production", "switching_to": "maintenance", "switches": 1}
@@ -232,9 +234,11 @@ def test_enter_writes_the_record_before_it_asks_and_does_not_wait(started, site,
 
     assert not confirmed.get("failed"), confirmed
     assert ucs.state()["mode"] == "maintenance" and site.state()["mode"] == "READ_ONLY"
-    assert "ucs: production -> maintenance; switched, and exit puts back production" in confirmed["report"]
-    assert "arcgis: editable -> read_only; switched, and exit puts back editable" in confirmed["report"]
+    assert confirmed["report"] == ["the record is kept in %s, which this enter made" % state_file,
+                                   "ucs: production -> maintenance; switched, and exit puts back production",
+                                   "arcgis: editable -> read_only; switched, and exit puts back editable"]
     assert confirmed["msg"] == "; ".join(confirmed["report"])
+    assert [d["before_header"] for d in confirmed["diff"]] == ["ucs", "arcgis"]
     assert confirmed["changed"] and confirmed["state_file"] == str(state_file)
     assert {r["service"]: (r["mode_before"], r["mode_now"], r["action"]) for r in confirmed["rows"]} == {
         "ucs": ("production", "maintenance", "switched"), "arcgis": ("editable", "read_only", "switched")}
@@ -253,8 +257,8 @@ def test_enter_of_a_server_already_in_maintenance_leaves_it_and_a_second_enter_k
     ucs = started(UcsEmulator(switch_seconds=0.2, initial_mode="maintenance"))
     variables = host(state_file, ucs=ucs)
     entered, confirmed = window("enter", variables)
-    assert item(entered, "ucs")["action"] == "left" and not entered["changed"]
-    assert confirmed["report"] == ["ucs: maintenance already before the window; leave it so, and exit leaves it so"]
+    assert item(entered, "ucs")["action"] == "left" and not entered["changed"] and not confirmed["changed"]
+    assert confirmed["report"][1:] == ["ucs: maintenance already before the window; leave it so, and exit leaves it so"]
     opened = entry_of(state_file, "ucs", ucs)
 
     again, _confirmed = window("enter", variables)
@@ -373,7 +377,7 @@ def test_exit_puts_back_as_the_last_holder_confirm_closes_and_a_second_exit_says
     exited = run("exit", variables)
 
     assert not exited.get("failed"), exited
-    assert exited["changed"] and exited["phase"] == "exit"
+    assert not exited["changed"] and exited["phase"] == "exit"
     assert {i["service"]: (i["action"], i["target_mode"]) for i in exited["plan"]} == {
         "ucs": ("put back", "production"), "arcgis": ("put back", "editable")}
     # Asked, not waited for; the record stays open until confirm has seen the mode back.
@@ -439,7 +443,7 @@ def test_a_shared_server_is_handed_on_and_put_back_by_its_last_holder(ucs, state
     assert item(handed, "ucs")["action"] == "handed on"
     assert said["report"] == ["ucs: still held open by app2, so left it in maintenance for them: the last of them to "
                               "exit puts back production"]
-    assert [r["action"] for r in said["rows"]] == ["handed on"]
+    assert [r["action"] for r in said["rows"]] == ["left it in maintenance for them"]
     assert ucs.state()["mode"] == "maintenance" and len(writes(ucs)) == 1
     assert entry_of(state_file, "ucs", ucs)["holders"] == ["app2"]
     assert entry_of(state_file, "ucs", ucs)["state"] == "open"
@@ -504,9 +508,11 @@ def test_exit_finds_the_record_in_the_fact_unless_the_sources_leave_it_out(ucs, 
     exited, closed = window("exit", host(elsewhere, ucs=ucs, **fact))
     assert item(exited, "ucs")["action"] == "put back" and not closed.get("failed")
     assert ucs.state()["mode"] == "production"
-    # The state file that exit used took the fact's copy before anything was written, and closed it.
-    assert entry_of(elsewhere, "ucs", ucs)["window"] == item(entered, "ucs")["window"]
-    assert entry_of(elsewhere, "ucs", ucs)["state"] == "closed"
+    # Exit makes no state file: the fact's copy is the record it acts on, and it publishes it closed.
+    assert not elsewhere.exists() and not os.path.exists(str(elsewhere) + ".lock")
+    published = closed["ansible_facts"]["window_record"]["ucs"]
+    assert published["window"] == item(entered, "ucs")["window"] and published["state"] == "closed"
+    assert published["sequence"] > item(entered, "ucs")["entry"]["sequence"]
 
 
 # -- settings: fail before any request -------------------------------------------------------------------
@@ -576,7 +582,7 @@ def test_module_defaults_reach_the_services_and_the_role_variables_override_them
 
     for result in (by_module, by_group, overridden):
         assert not result.get("failed"), result
-        assert result["report"] == ["ucs: production; record no record; no open record, not in maintenance"]
+        assert result["report"] == ["ucs: production, not in maintenance; no window on record"]
     assert len(ucs.requests) == 3
 
 
@@ -586,11 +592,12 @@ def test_check_mode_writes_nothing(ucs, site, state_file):
 
     dry, confirmed = window("enter", variables, check_mode=True)
 
-    assert dry["changed"] and confirmed["changed"]
-    assert "ucs: production -> maintenance; would switch, and exit puts back production" in dry["report"]
+    # One change and one diff per switch, as in a real run: confirm's, none on the request.
+    assert not dry["changed"] and "diff" not in dry and confirmed["changed"]
+    assert "ucs: production -> maintenance; would switch, and exit puts back production" in confirmed["report"]
     assert {r["action"] for r in confirmed["rows"]} == {"would switch"}
     assert {"before_header": "ucs", "after_header": "ucs", "before": "mode: production\n",
-            "after": "mode: maintenance\n"} in dry["diff"]
+            "after": "mode: maintenance\n"} in confirmed["diff"] and len(confirmed["diff"]) == 2
     assert not writes(ucs, site) and not state_file.exists()
     assert not os.path.exists(str(state_file) + ".lock")
 
@@ -598,14 +605,20 @@ def test_check_mode_writes_nothing(ucs, site, state_file):
     before = state_file.read_bytes()
     dry_exit, said = window("exit", variables, check_mode=True)
 
-    assert said["report"][0].startswith("ucs: would put back production (the mode before the window, recorded at")
+    # The dry run read the live modes: a put-back from maintenance, as a real exit would do it.
+    assert said["report"][0].startswith("ucs: maintenance -> production; would put back (the mode before the window, "
+                                        "recorded at")
     assert {r["action"] for r in said["rows"]} == {"would put back"}
+    assert {(r["mode_now"], r["mode_before"]) for r in said["rows"]} == {
+        ("maintenance", "production"), ("read_only", "editable")}
+    assert {"before_header": "ucs", "after_header": "ucs", "before": "mode: maintenance\n",
+            "after": "mode: production\n"} in said["diff"]
     # What a dry run would record reaches the dry run's own exit as a fact marked so, and no later
     # AWX node: no set_stats.
     assert said["ansible_facts"]["window_record"]["ucs"]["state"] == "closed"
     assert said["ansible_facts"]["window_record"]["ucs"]["dry_run"] is True
     assert "ansible_stats" not in said
-    assert dry_exit["changed"] and len(writes(ucs, site)) == 2
+    assert not dry_exit["changed"] and said["changed"] and len(writes(ucs, site)) == 2
     assert state_file.read_bytes() == before
     assert (ucs.state()["mode"], site.state()["mode"]) == ("maintenance", "READ_ONLY")
     assert entry_of(state_file, "ucs", ucs)["state"] == "open"
@@ -624,13 +637,12 @@ def test_status_reports_a_disagreement_and_writes_nothing(ucs, site, state_file)
 
     assert not status.get("failed") and not status["changed"]
     ucs_line, arcgis_line = status["report"]
-    assert ucs_line.startswith("ucs: production; record open since ")
-    assert ucs_line.endswith(", held by app1; DISAGREES: the record is open but the service is not in maintenance")
-    assert arcgis_line.endswith("in maintenance, as the open record says")
+    assert ucs_line.startswith("ucs: production, DISAGREES: its record says it is in maintenance, and it is not; "
+                               "window open since ")
+    assert ucs_line.endswith(", held by app1")
+    assert arcgis_line.startswith("arcgis: read_only, in maintenance, as its record says; window open since ")
     assert status["msg"] == "; ".join(status["report"])
-    assert [r["action"] for r in status["rows"]] == [
-        "DISAGREES: the record is open but the service is not in maintenance",
-        "in maintenance, as the open record says"]
+    assert [r["action"] for r in status["rows"]] == ["DISAGREES: not in maintenance", "as recorded"]
     assert status["record"]["ucs"] == entry_of(state_file, "ucs", ucs)
     assert [r["method"] for r in ucs.requests] == ["GET"]
     assert state_file.read_bytes() == before
@@ -641,7 +653,8 @@ def test_status_of_a_server_in_maintenance_without_a_record_disagrees(started, s
 
     status = run("status", host(state_file, ucs=ucs))
 
-    assert status["report"] == ["ucs: maintenance; record no record; DISAGREES: in maintenance without an open record"]
+    assert status["report"] == ["ucs: maintenance, DISAGREES: in maintenance, and no open window says why; no window "
+                                "on record"]
     assert not state_file.exists()
 
 
@@ -678,8 +691,8 @@ def test_a_long_wait_says_what_it_waits_for(started, state_file, monkeypatch):
     ucs = started(UcsEmulator(switch_seconds=1.5))
     shown = Recorder()
     monkeypatch.setattr(window_phase, "display", shown)
-    monkeypatch.setattr(window_phase, "NOTICE_FIRST", 0.3)
-    monkeypatch.setattr(window_phase, "NOTICE_EVERY", 0.5)
+    monkeypatch.setattr(calls, "NOTICE_FIRST", 0.3)
+    monkeypatch.setattr(calls, "NOTICE_EVERY", 0.5)
     variables = host(state_file, ucs=ucs)
 
     entered = run("enter", variables)
@@ -687,7 +700,13 @@ def test_a_long_wait_says_what_it_waits_for(started, state_file, monkeypatch):
     confirmed = run("confirm", variables, requested=entered)
 
     assert not confirmed.get("failed"), confirmed
-    assert shown.lines, "no notice during a wait of 1.5 s"
-    assert shown.lines[0] == "app1: still %s to reach its maintenance mode (0 s so far)" % ucs.url
-    assert all(line.startswith("app1: still %s to reach its maintenance mode (" % ucs.url) for line in shown.lines)
-    assert 2 <= len(shown.lines) <= 4, shown.lines
+    # The notices while it waits, then what was done, which confirm says itself.
+    notices = [line for line in shown.lines if " still waiting " in line]
+    said = shown.lines[len(notices):]
+    assert notices, "no notice during a wait of 1.5 s"
+    assert notices[0] == "app1: still waiting for %s to reach its maintenance mode (0 s so far)" % ucs.url
+    assert all(line.startswith("app1: still waiting for %s to reach its maintenance mode (" % ucs.url)
+               for line in notices)
+    assert 2 <= len(notices) <= 4, notices
+    assert said == ["app1: the record is kept in %s, which this enter made" % state_file,
+                    "app1: ucs: production -> maintenance; switched, and exit puts back production"]

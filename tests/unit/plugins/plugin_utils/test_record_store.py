@@ -18,7 +18,8 @@ import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _store as store_module
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, OPEN, WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, OPEN
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.support.postgresql import EMULATOR_CERT, PostgresCluster
 from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_window_record import (

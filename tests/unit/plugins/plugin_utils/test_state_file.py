@@ -16,8 +16,8 @@ import sqlite3
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _state_file as state_file
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
-    CLOSED, OPEN, RECORD_VERSION, WindowError)
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, OPEN, RECORD_VERSION
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile, resolve_state_file
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import Records, drop_legacy
 from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_record_store import run_together

@@ -12,8 +12,9 @@ import time
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import (
-    CLOSED, HISTORY_LENGTH, OPEN, WindowError)
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages.phases import describe
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, HISTORY_LENGTH, OPEN
 
 T0, T1, T2, T3 = ("2026-11-24T10:00:00.000Z", "2026-11-24T11:00:00.000Z", "2026-11-24T12:00:00.000Z",
                   "2026-11-24T13:00:00.000Z")
@@ -258,8 +259,8 @@ def test_choose_of_unrelated_windows_that_exit_would_treat_differently_is_an_err
         record.choose(copies)
     message = str(raised.value)
     assert "The records of %s disagree" % KEY in message
-    assert "state_file says %s" % record.describe(copies[0][1]) in message
-    assert "window_records says %s" % record.describe(copies[1][1]) in message
+    assert "state_file says %s" % describe(copies[0][1]) in message
+    assert "window_records says %s" % describe(copies[1][1]) in message
     assert opened["window"] in message and done["window"] in message
     assert "window_record_sources" in message and "Nothing was switched" in message
 
@@ -287,10 +288,10 @@ def test_the_clock_does_not_decide_which_copy_is_later():
 
 def test_describe():
     opened = dict(entry(), holders=["app1", "app2"])
-    assert record.describe(opened) == \
+    assert describe(opened) == \
         "open since %s by ops (window %s, write 1), mode before production, held by app1, app2" % (T0, opened["window"])
     done = record.closed(opened, T1, "")
-    assert record.describe(done) == "closed at %s (put back; window %s, write 2)" % (T1, opened["window"])
+    assert describe(done) == "closed at %s (put back; window %s, write 2)" % (T1, opened["window"])
 
 
 # -- 1.0.0 records ------------------------------------------------------------------------------------
