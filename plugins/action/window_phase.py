@@ -65,7 +65,8 @@ class ActionModule(ActionBase):
         store = open_store(settings.state_file, settings.state_url, settings.lock_timeout,
                            lambda message: notify(messages.host_says(settings.host, message)))
         journal = Journal(store, settings)
-        calls = calls_for(self._connection.transport, self._run_module, secrets, notify)
+        calls = calls_for(self._connection.transport, self._run_module, secrets, notify, in_process=settings.in_process,
+                          become=self._play_context.become)
         if settings.phase == "status":
             return Status(settings, journal, calls).request()
         if settings.phase == "enter":

@@ -85,6 +85,13 @@ notes:
   - The modules talk to the server's API from wherever they run; run them on the controller
     (with O(ignore:delegate_to) set to C(localhost)) or on any host that reaches the API and has the Python library
     C(requests).
+  - On the controller (the task's connection, after delegation, is local) the module's own code runs in the
+    controller's process, as it would run as a module, environment fallbacks read from the task's
+    C(environment), check and diff mode, C(no_log), results and messages alike; a converged task then costs
+    what a task costs. It runs with the controller's Python and its C(requests), not
+    C(ansible_python_interpreter)'s. An C(async) task, a task with C(become), a missing C(requests) on the
+    controller, or the variable C(opsmodes_maintenance_in_process) set to V(false) runs it as a module; the
+    role opsmodes.maintenance.window chooses the same way.
 requirements:
   - requests >= 2.25.0
 """

@@ -13,6 +13,16 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._arcgis_documents import (
+    JOB_FAILED_STATES,
+    SITE_MODES,
+    allow_editing_of,
+    api_error,
+    differs,
+    job_messages,
+    mode_of,
+    number,
+)
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeService
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     ApiError,
@@ -20,15 +30,11 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport im
     validate_url,
 )
 
-# The module's names for the modes and the API's.
-SITE_MODES = {"read_only": "READ_ONLY", "editable": "EDITABLE"}
 INVALID_TOKEN = 498
 # A token is asked for this long; one that expires mid-run is renewed once on a 498.
 TOKEN_MINUTES = 60
 # Renew a little before the server's own expiry rather than have a request refused.
 TOKEN_MARGIN_SECONDS = 30
-JOB_FAILED_STATES = ("FAILED", "CANCELLED", "CANCELED", "TIMED_OUT")
-# The other documented job statuses (SUBMITTED, EXECUTING, CANCELLING) mean: still running.
 
 
 class JobEndedBadly(ApiError):
@@ -70,7 +76,7 @@ class ArcgisClient(ModeService):
                 "client": "referer", "referer": self.referer}
         response = self.http.request("POST", self.token_url, data=form, headers=self.headers)
         document = self._document(response, what)
-        error = _api_error(document)
+        error = api_error(document)
         if error is not None:
             code, message = error
             # Codes below 500 (400 "Unable to generate token", 498, 499) are a refused login.
@@ -101,7 +107,7 @@ class ArcgisClient(ModeService):
             body = dict(form or {}, f="json", token=self.token())
             response = self.http.request("POST", self.url + path, data=body, headers=self.headers, retry=retry)
             document = self._document(response, what)
-            error = _api_error(document)
+            error = api_error(document)
             if error is None:
                 return document
             code, message = error
@@ -122,7 +128,7 @@ class ArcgisClient(ModeService):
                 document = response.json()
             except ValueError:
                 document = None
-            if isinstance(document, dict) and _api_error(document) is not None:
+            if isinstance(document, dict) and api_error(document) is not None:
                 return document
         try:
             return self.http.json(response, what)
@@ -179,7 +185,7 @@ class ArcgisClient(ModeService):
             since = float(handle["sent"]) * 1000
             until = min(deadline, time.monotonic() + float(handle["until"]) - time.time())
             Poll(lambda: self.site_mode(retry=False),
-                 lambda document: _number(document.get("lastModified")) >= since).run(until)
+                 lambda document: number(document.get("lastModified")) >= since).run(until)
             return
         try:
             self.wait_for_job(handle["job"], deadline)
@@ -226,12 +232,12 @@ class ArcgisClient(ModeService):
             status = str(document.get("status", "")).upper()
             if status in JOB_FAILED_STATES:
                 raise JobEndedBadly("%s: the job ended %s: %s"
-                                    % (what, status, _job_messages(document) or "no message"), reason="api")
+                                    % (what, status, job_messages(document) or "no message"), reason="api")
             if status == "COMPLETED":
-                error = _api_error(document.get("operationResponse") or {})
+                error = api_error(document.get("operationResponse") or {})
                 if error is not None:
                     raise JobEndedBadly("%s: the job completed with an error: %s"
-                                        % (what, _job_messages(document) or error[1]), reason="api", code=error[0])
+                                        % (what, job_messages(document) or error[1]), reason="api", code=error[0])
                 return True
             return False
 
@@ -265,84 +271,9 @@ class ArcgisClient(ModeService):
         return document
 
 
-def mode_of(document):
-    """The module's name for the mode in a mode document; ApiError rather than a guess."""
-    site_mode = str(document.get("siteMode", "")).upper()
-    for mode, api_mode in SITE_MODES.items():
-        if site_mode == api_mode:
-            return mode
-    raise ApiError("The ArcGIS mode document has no recognised siteMode (expected READ_ONLY or EDITABLE): siteMode=%r"
-                   % (document.get("siteMode"),), reason="api")
-
-
-def allow_editing_of(document):
-    """`allowEditingViaServices` as a bool, or None where the server does not report it."""
-    value = document.get("allowEditingViaServices")
-    if value is None:
-        return None
-    return value if isinstance(value, bool) else str(value).lower() == "true"
-
-
-def differs(document, mode, allow_editing_via_services):
-    if mode_of(document) != mode:
-        return True
-    reported = allow_editing_of(document)
-    return allow_editing_via_services is not None and reported is not None and reported != allow_editing_via_services
-
-
-def _messages(document):
-    messages = document.get("messages") or []
-    if isinstance(messages, str):
-        messages = [messages]
-    return "; ".join(str(m) for m in messages)
-
-
-def _job_messages(document):
-    """A job's own words: its messages, each step's and the operation response's, which is where
-    the reason a job failed is documented to be."""
-    messages = [_messages(document)]
-    messages += [_messages(step) for step in document.get("stepInfo") or [] if isinstance(step, dict)]
-    response = document.get("operationResponse")
-    if isinstance(response, dict):
-        messages.append(_messages(response))
-    return "; ".join(dict.fromkeys(m for m in messages if m))
-
-
 def origin(url):
     parts = urlsplit(url)
     return "%s://%s" % (parts.scheme, parts.netloc)
-
-
-def _api_error(document):
-    """(code, message) for an error inside an answer, in either of the API's shapes:
-    `{"status": "error", "messages": [...], "code": N}` (admin) or
-    `{"error": {"code": N, "message": ..., "details": [...]}}` (token and sharing endpoints)."""
-    if str(document.get("status", "")).lower() == "error":
-        code = _code(document.get("code"))
-        suffix = " (code %s)" % code if code is not None else ""
-        return code, "%s%s" % (_messages(document) or "error without a message", suffix)
-    error = document.get("error")
-    if isinstance(error, dict):
-        code = _code(error.get("code"))
-        details = "; ".join(str(d) for d in error.get("details") or [] if d)
-        message = error.get("message") or "error without a message"
-        suffix = " (code %s)" % code if code is not None else ""
-        return code, "%s%s%s" % (message, ": " + details if details else "", suffix)
-    return None
-
-
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _code(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
 
 
 def _service(http, params):

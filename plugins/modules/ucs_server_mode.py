@@ -33,6 +33,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
+    support: full
+    details: On the controller, the module's code runs in the controller's process (see the notes).
   check_mode:
     support: full
     details: Only the status is read; the task's C(changed) says whether a real run would write.

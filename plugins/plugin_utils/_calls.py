@@ -3,21 +3,30 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
-"""How the servers are called, chosen once per task: the modules' own code in this process when
-the task runs on the controller (InProcess), or the modules run on the delegate host (OnDelegate).
-Both give the module's result, and the same retry rule holds for both: a failure may be tried
-again when the module says it may pass (`may_pass`), never after matching a message's text."""
+"""How the servers are called, chosen once per task, by the role's engine and by the modules'
+actions alike: the modules' own code in this process when the task runs on the controller
+(InProcess), or the modules run on the delegate host (OnDelegate). Both give the module's result,
+and the same retry rule holds for both: a failure may be tried again when the module says it may
+pass (`may_pass`), never after matching a message's text."""
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import calls as messages
 
 LOCAL_TRANSPORTS = ("local", "ansible.builtin.local")
+# Set to false, a host's tasks run the modules as any module runs, on the controller too.
+IN_PROCESS_VARIABLE = "opsmodes_maintenance_in_process"
 # A wait says what it waits for after this many seconds, and again every so often.
 NOTICE_FIRST = 5.0
 NOTICE_EVERY = 15.0
@@ -25,12 +34,13 @@ NOTICE_EVERY = 15.0
 DELEGATE_POLL_SECONDS = 2.0
 
 
-def calls_for(transport, run_module, secrets, notify):
+def calls_for(transport, run_module, secrets, notify, in_process=True, become=False):
     """The calls of a task whose connection, after delegation, is `transport`: in this process
-    when that is the controller and requests imports here, else the module on the delegate.
+    when that is the controller, requests imports here and `in_process` allows it, else the module
+    on the delegate. A task with `become` runs the module, as another user than this process's.
     `run_module(module, options, check_mode)` runs a module there; `secrets` is the set of values
     to mask, which a call adds the secrets it learns to (a generated token)."""
-    if HAS_REQUESTS and transport in LOCAL_TRANSPORTS:
+    if in_process and not become and HAS_REQUESTS and transport in LOCAL_TRANSPORTS:
         return InProcess(secrets, notify)
     return OnDelegate(run_module, secrets, notify)
 
@@ -38,6 +48,8 @@ def calls_for(transport, run_module, secrets, notify):
 class ServerCalls:
     """A converge (read, compare, write, wait) or a follow (wait for a write sent earlier) of
     one server, each giving the module's result: failed with `msg` and `may_pass`, or not."""
+
+    runs_here = False
 
     def __init__(self, secrets, notify):
         self.secrets = secrets
@@ -56,6 +68,31 @@ class ServerCalls:
 
 class InProcess(ServerCalls):
     """The modules' code, here, a thread per server: a host's services switch at the same time."""
+
+    runs_here = True
+
+    def module_task(self, service, options, environment, check_mode, diff, invocation, action):
+        """A module's task as the module would run it and return it: its options validated (the
+        environment fallbacks read with the task's `environment`, which proxies and CA bundles are
+        taken from too), its no_log values and the secrets it learns masked in the result, its
+        invocation given where ansible-core gives it. `action` is the module's name as the task
+        gives it, which AnsibleModule's messages name."""
+        spec = service.api.argument_spec()
+        with task_environment(environment):
+            validation = ModuleArgumentSpecValidator(spec, required_together=service.api.required_together).validate(
+                options)
+            secrets = set(validation._no_log_values)
+            params = validation.validated_parameters
+            if validation.error_messages:
+                result = {"failed": True, "msg": _validation_message(validation.errors, action)}
+            else:
+                try:
+                    result = converge(service.api, params, check_mode=check_mode, want_diff=diff, secrets=secrets)
+                except ModeFailure as failure:
+                    result = failed(failure)
+        if invocation:
+            result["invocation"] = {"module_args": params}
+        return remove_values(result, secrets)
 
     def converge(self, target, options, check_mode=False, want_diff=False, settle=None, on_write=None):
         try:
@@ -131,3 +168,23 @@ class OnDelegate(ServerCalls):
 def failed(failure):
     """A converge's failure as the module's failed result."""
     return dict(failure.result, failed=True, msg=failure.msg, may_pass=failure.may_pass)
+
+
+def _validation_message(errors, action):
+    """AnsibleModule's message for options that do not validate."""
+    if isinstance(errors[0], UnsupportedError):
+        return messages.unsupported_options(action, errors.msg)
+    return errors.msg
+
+
+@contextmanager
+def task_environment(environment):
+    """The process's environment as a module's would be: the controller's, with the task's
+    `environment:` on top."""
+    saved = dict(os.environ)
+    os.environ.update({name: str(value) for name, value in environment.items()})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import ModesStale, WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import (
     CLOSE,
     CLOSED_ALREADY,
@@ -50,9 +50,13 @@ def opening(target, current, known, mode_now, settings, now):
     An open entry is joined (or kept, by a host that holds it) while its server is in maintenance,
     a write on it may still be switching it, or someone wrote to it since `known` was read: such
     a write tells more than `mode_now`, which may have been read before the switch. Otherwise the
-    window ended outside the role (by hand, by another tool): it is closed, and a new one opens."""
+    window ended outside the role (by hand, by another tool): it is closed, and a new one opens.
+    An entry closed since `known` was read was put back meanwhile, maybe after `mode_now` was
+    read: ModesStale, for the mode to be read again."""
     wanted = target.maintenance_mode
     ended = None
+    if not record.is_open(current) and not record.same(current, known):
+        raise ModesStale(target)
     if record.is_open(current):
         if current["maintenance_mode"] != wanted:
             raise WindowError(messages.other_maintenance_mode(target, current, wanted, settings.host))
@@ -94,9 +98,10 @@ def plan_exit(targets, entries, settings):
     for target in targets:
         current = entries.get(target.key)
         action, target_mode = leaving(target, current, settings)
+        outside = action == HANDED_ON and not set(current["holders"]) - {settings.host} & settings.inventory
         plan.append(PlannedServer(service=target.name, key=target.key, action=action, entry=current,
                                   window=current["window"] if current else None, target_mode=target_mode,
-                                  taken_over=taken_over(current, action, settings.host)))
+                                  taken_over=taken_over(current, action, settings.host), handed_outside=outside))
     return plan
 
 
@@ -149,12 +154,13 @@ def leaving_entry(item, host):
 def plan_back(plan, entries, targets, settings):
     """After a failed enter, what this host does to each server it opened or joined: leaves it to
     the other hosts that hold it, or puts it back as exit would. An entry kept from an earlier
-    enter is that window's, not this one's; one that is no longer this window's is left as it
-    is. Changes those items' action and entry; returns the items that are put back or closed."""
+    enter is that window's, not this one's; one that is no longer this window's, or that an exit
+    is putting back already, is left as it is. Changes those items' action and entry; returns the
+    items that are put back or closed."""
     for item in plan:
         current = entries.get(item.key)
         if item.action not in (SWITCH, LEFT, JOINED) or current is None or current["window"] != item.window \
-                or not record.is_open(current):
+                or not record.is_open(current) or current.get("leaving"):
             continue
         item.entry = current
         item.action, item.target_mode = leaving(targets[item.service], current, settings)

@@ -15,11 +15,14 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._decide impor
     plan_back,
     plan_enter,
 )
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import ModesStale, WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._phase import Phase, mode_of
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import (
     HANDED_ON, JOINED, KEPT, PUT_BACK, SWITCH)
+
+# Reads of the modes before enter gives up on a record that other runs keep changing meanwhile.
+MODE_READS = 3
 
 
 class Enter(Phase):
@@ -31,9 +34,7 @@ class Enter(Phase):
         self.journal.check()
         if not self.settings.targets:
             return self.no_service(work_tasks=work_tasks)
-        known = self.entries_as_they_are()
-        live = self.read_every_service()
-        plan = self.record_each_mode_before_the_window(known, live)
+        plan = self.record_each_mode_before_the_window()
         self.ask_for_each_maintenance_mode(plan)
         return self.requested(plan, work_tasks=work_tasks, made=self.journal.location if made else None)
 
@@ -69,9 +70,20 @@ class Enter(Phase):
                     self.journal.put(records, target, entry)
         raise WindowError(messages.enter_unreadable(self.host, self.settings.targets, live))
 
-    def record_each_mode_before_the_window(self, known, live):
-        """Write ahead, in one step for all of the host's services: each server's entry is opened,
-        joined or kept before any write reaches a server."""
+    def record_each_mode_before_the_window(self):
+        """Read every service, then write ahead, in one step for all of the host's services: each
+        server's entry is opened, joined or kept before any write reaches a server. Modes that an
+        exit may have changed since they were read are read again, a few times at most."""
+        for _attempt in range(MODE_READS):
+            known = self.entries_as_they_are()
+            live = self.read_every_service()
+            try:
+                return self.open_each_window(known, live)
+            except ModesStale as stale:
+                changing = stale.target
+        raise WindowError(messages.record_kept_changing(self.host, changing, MODE_READS))
+
+    def open_each_window(self, known, live):
         now = record.utc_now()
         with self.journal.changing() as records:
             entries = {target.key: self.journal.chosen(records, target) for target in self.settings.targets}
@@ -88,8 +100,7 @@ class Enter(Phase):
                     item.changed = True
             return
         calls = {item.service: self.asking(item, item.target_mode) for item in plan if item.action == SWITCH}
-        self.calls.run_all(calls, self.host, lambda name: messages.waiting_for(
-            "switch", self.settings.target(name).url))
+        self.run_all(calls, "switch")
 
     # -- confirm's steps ------------------------------------------------------------------------------
     def wait_for_each_switch(self, plan):
@@ -102,8 +113,7 @@ class Enter(Phase):
             still_switching = item.action in (JOINED, KEPT) and item.mode_now != item.target_mode
             if not item.failed and (item.changed or still_switching):
                 calls[item.service] = self.following(item, item.target_mode)
-        self.calls.run_all(calls, self.host, lambda name: messages.waiting_for(
-            "switched", self.settings.target(name).url))
+        self.run_all(calls, "switched")
 
     def note_each_switch_done(self, plan):
         for item in plan:
@@ -128,7 +138,7 @@ class Enter(Phase):
                     self.journal.put(records, self.target(item), item.entry)
         for item in back:
             item.again("changed")
-            if item.action == PUT_BACK:
-                self.asking(item, item.target_mode, wait=True)()
+        self.run_all({item.service: self.asking(item, item.target_mode, wait=True) for item in back
+                      if item.action == PUT_BACK}, "back", settling=back)
         self.close_records(back)
         return messages.enter_failed(self.host, plan, failures, back)

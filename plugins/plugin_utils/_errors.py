@@ -19,3 +19,13 @@ class RecordReplaced(WindowError):
     def __init__(self, message, current=None):
         super().__init__(message)
         self.current = current
+
+
+class ModesStale(Exception):
+    """A server's record changed after its mode was read and before enter wrote ahead (an exit
+    put the server back meanwhile): the mode read may tell of the window that closed. `target`
+    is the server's."""
+
+    def __init__(self, target):
+        super().__init__(target.name)
+        self.target = target

@@ -57,8 +57,7 @@ class Exit(Phase):
         if self.check_mode:
             return
         calls = {item.service: self.asking(item, item.target_mode) for item in plan if item.action == PUT_BACK}
-        self.calls.run_all(calls, self.host, lambda name: messages.waiting_for(
-            "put back", self.settings.target(name).url))
+        self.run_all(calls, "put back", settling=plan)
         self.try_again_what_may_pass(plan, wait=False)
 
     def read_the_modes_left_alone(self, plan):
@@ -88,8 +87,7 @@ class Exit(Phase):
             return
         calls = {item.service: self.following(item, item.target_mode) for item in plan
                  if item.action == PUT_BACK and item.changed and not item.failed}
-        self.calls.run_all(calls, self.host, lambda name: messages.waiting_for(
-            "back", self.settings.target(name).url))
+        self.run_all(calls, "back")
 
     def exit_ending(self, plan, requested):
         """The ending of exit: failed while a server is left in maintenance that should not be, or

@@ -39,7 +39,8 @@ class Journal:
     def check(self, create=True):
         """Fail unless the store can be used, before any switch; a dry run makes nothing. Without
         `create`, a store that is not there yet is only read (as empty), and never made."""
-        self.store.check(create=create and not self.settings.check_mode)
+        self.store.check(create=create and not self.settings.check_mode,
+                         would_create=create and self.settings.check_mode)
         if not create and not self.store.exists():
             self.read_only = True
 
@@ -96,11 +97,12 @@ class Journal:
 
     def note(self, target, item, closing=None, **changes):
         """Write to the server's entry of this window, if it is still the one this run acts on:
-        open, and held by this host (its only holder, for a put-back and the closing after it).
-        Another run may have acted on the server meanwhile (an exit, or a worker that kill -9 of
-        ansible-playbook left running): then nothing is written and RecordReplaced says why; a
-        closing of the same window that another run of it wrote stays. `closing` is (time, note)
-        to close the entry with."""
+        open, held by this host (its only holder, for a put-back and the closing after it), and,
+        for enter's switch, not yet claimed by an exit, which reads the mode after its claim and
+        must not meet a switch sent behind it. Another run may have acted on the server meanwhile
+        (an exit, or a worker that kill -9 of ansible-playbook left running): then nothing is
+        written and RecordReplaced says why; a closing of the same window that another run of it
+        wrote stays. `closing` is (time, note) to close the entry with."""
         with self.changing() as records:
             # With no record to write to, the entry this run acts on is the copy it chose.
             current = item.entry if self.read_only else records.servers.get(target.key)
@@ -109,7 +111,8 @@ class Journal:
             holders = set(current.get("holders") or []) if current else set()
             sole = item.action in (PUT_BACK, CLOSE)
             if current is None or current["window"] != item.window or not record.is_open(current) \
-                    or self.host not in holders or sole and holders != {self.host}:
+                    or self.host not in holders or sole and holders != {self.host} \
+                    or item.action == SWITCH and current.get("leaving"):
                 raise RecordReplaced(messages.record_replaced(target.key, self.location, current), current)
             entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
             self.put(records, target, entry)
@@ -126,8 +129,8 @@ class Journal:
         def noted(stage, handle):
             if item.entry is None or self.settings.check_mode:
                 return
-            stages.append(stage)
             if stage == "sending":
+                # Counted once noted: a note that fails stops the write before it goes out.
                 self.note(target, item, requested=record.utc_now(), handle=None)
             elif stage == "unsent":
                 self.note(target, item, requested=None, handle=None)
@@ -138,6 +141,7 @@ class Journal:
                     # The write went out all the same: it is followed, and the next note
                     # (confirm's) says what became of the record.
                     pass
+            stages.append(stage)
         noted.stages = stages
         return noted
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import RecordReplaced, WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal import closed_in_window
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages, report
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import calls as calls_messages, report
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import (
     CLOSE, PUT_BACK, SWITCH, to_result)
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, variable
@@ -37,8 +38,16 @@ class Phase:
         """Each target's mode, read as a dry run of the module reads it: name -> its result."""
         calls = {target.name: (lambda target=target: self.calls.converge(
             target, target.options(target.maintenance_mode), check_mode=True)) for target in targets}
-        return self.calls.run_all(calls, self.host, lambda name: messages.waiting_for(
-            "read", self.settings.target(name).url))
+        return self.run_all(calls, "read")
+
+    def run_all(self, calls, step, settling=()):
+        """Run the calls of one step at once, saying while they wait what each waits for: first,
+        for the items of `settling`, for a write on the record to end (an earlier run's, or a failed
+        enter's own)."""
+        earlier = {item.service: item.entry["requested"] for item in settling
+                   if item.action != SWITCH and record.in_flight(item.entry)}
+        return self.calls.run_all(calls, self.host, lambda name: calls_messages.waiting_for(
+            step, self.settings.target(name).url, earlier.get(name)))
 
     def asking(self, item, mode, wait=False):
         """A call that asks for `mode` (the write noted on the record before it goes out, and the

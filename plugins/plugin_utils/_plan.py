@@ -46,6 +46,8 @@ class PlannedServer:
     # holders, gone from the inventory, whose window it took over.
     ended: dict | None = None
     taken_over: list | None = None
+    # Exit: the hosts it handed the window on to, none of them in this inventory.
+    handed_outside: bool | None = None
     # How often the write was asked for: a fault that may pass gets a second try.
     tries: int = 1
     # The outcome of the calls (see OUTCOME).

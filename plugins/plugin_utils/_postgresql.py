@@ -21,26 +21,24 @@ import getpass
 import hashlib
 import json
 import os
-import re
 import socket
 import time
-import traceback
 from contextlib import contextmanager
 from datetime import timezone
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql_connection import (
+    SILENCE_LIMIT,
+    Watchdog,
+    checked_url,
+    connect,
+    one_line,
+    psycopg,
+    public_url,
+)
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RECORD_VERSION, entry_of
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import LockNotices, Records, RecordStore
-
-PSYCOPG_IMPORT_ERROR = None
-try:
-    import psycopg
-    from psycopg import errors as pg_errors
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-except ImportError:
-    psycopg = None
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
 
 TABLE = "opsmodes_window_records"
 # The table's comment says what it is and the version of its entries' shape.
@@ -49,12 +47,19 @@ TABLE_COMMENT = "opsmodes.maintenance window records, version %d" % RECORD_VERSI
 # application's in the same database; the second is the server's, or one of these.
 LOCK_SPACE = int.from_bytes(hashlib.sha256(b"opsmodes.maintenance").digest()[:4], "big", signed=True)
 WHOLE_TABLE, CREATING = 0, 1
-CONNECT_TIMEOUT = 10
-# A database that restarts refuses connections for a moment: a connection is tried again after
-# these pauses, then the store is called unreachable.
-CONNECT_PAUSES = (0.25, 0.5, 1.0, 2.0)
-# SQLSTATEs of a server that is starting up or shutting down, which passes.
-PASSING_STATES = ("57P01", "57P02", "57P03")
+# The connections that hold a lock: an advisory lock of the store's (its two keys), or the table's.
+HOLDERS = ("SELECT a.application_name, a.pid, a.usename, a.client_addr, a.xact_start FROM pg_locks l "
+           "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.pid <> pg_backend_pid() "
+           "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND %s")
+ADVISORY_HOLDERS = ("l.granted AND l.locktype = 'advisory' AND l.classid = %s::bigint::oid "
+                    "AND l.objid = %s::bigint::oid AND l.objsubid = 2")
+# The table's locks that stop a run's (ROW EXCLUSIVE), held or waited for: a waiting VACUUM FULL
+# or ALTER TABLE is ahead of the run in the queue.
+TABLE_HOLDERS = ("l.locktype = 'relation' AND l.relation = to_regclass(%s) AND l.mode IN "
+                 "('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')")
+# A node lost in the middle of a transaction leaves its connection open, maybe for hours where no
+# packet says it is gone: the server ends a transaction left idle this long, and its locks with it.
+IDLE_IN_TRANSACTION = 30
 
 
 def server_lock(key):
@@ -66,47 +71,37 @@ def server_lock(key):
 class PostgresStore(RecordStore):
     """The window's record in a PostgreSQL database (see the module's docstring)."""
 
-    def __init__(self, url, lock_timeout=60.0, notify=None):
+    def __init__(self, url, lock_timeout=60.0, notify=None, silence_limit=SILENCE_LIMIT):
         self.url = url
         self.location = public_url(url)
         self.lock_timeout = lock_timeout
         self.notify = notify or (lambda message: None)
+        self.silence_limit = silence_limit
         # PostgreSQL keeps 63 bytes of a connection's name.
         self.holder_name = messages.run_name(os.getpid(), socket.gethostname(), getpass.getuser())[:63]
 
     @classmethod
     def of(cls, url, **options):
         """The store of window_state_url: a postgresql:// URL without a password."""
-        if psycopg is None:
-            raise WindowError(messages.psycopg_missing())
-        if not re.match(r"postgres(ql)?://", str(url)):
-            raise WindowError(messages.not_postgresql(public_url(str(url))))
-        try:
-            parameters = conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
-            raise WindowError(messages.unreadable_url(public_url(url), _one_line(exc)))
-        if parameters.get("password") is not None:
-            raise WindowError(messages.password_in_url())
-        return cls(url, **options)
+        return cls(checked_url(url), **options)
 
     # -- reading and writing ----------------------------------------------------------------------------
-    def check(self, create=True):
-        with self._connected() as connection:
-            if create:
-                with self._failing("cannot be used"), connection.transaction():
-                    self._table(connection, create=True)
-            else:
-                with self._failing("cannot be used"):
-                    self._table(connection, create=False)
+    def check(self, create=True, would_create=False):
+        """With `create`, the table is made if it is not there; with `would_create` (a dry run of
+        enter), a table that is not there must be one the connection's user may make."""
+        with self._connected() as connection, self._failing("cannot be used"), self._begun(connection) as notices:
+            if not self._table(connection, notices, create=create) and would_create:
+                _may_create(connection, self.location)
 
     def exists(self):
         with self._connected() as connection, self._failing("cannot be read"):
             return _table_comment(connection) is not None
 
     def read(self, keys=None):
-        with self._connected() as connection, self._failing("cannot be read"):
-            if not self._table(connection, create=False):
+        with self._connected() as connection, self._failing("cannot be read"), self._begun(connection) as notices:
+            if not self._table(connection, notices, create=False):
                 return Records()
+            self._lock_table(connection, notices, "ACCESS SHARE")
             return Records(self._load(connection, keys))
 
     @contextmanager
@@ -114,9 +109,10 @@ class PostgresStore(RecordStore):
         with self._connected() as connection:
             try:
                 with self._failing("cannot be used"):
-                    connection.execute("BEGIN")
-                    self._table(connection, create=True)
-                    self._lock(connection, keys)
+                    notices = self._begin(connection)
+                    self._table(connection, notices, create=True)
+                    self._lock(connection, notices, keys)
+                    self._lock_table(connection, notices, "ROW EXCLUSIVE")
                     stored = self._load(connection, keys)
                 records = Records({key: dict(entry) for key, entry in stored.items()})
                 yield records
@@ -126,13 +122,31 @@ class PostgresStore(RecordStore):
             finally:
                 _roll_back(connection)
 
-    def _table(self, connection, create):
+    def _begin(self, connection):
+        """Begin a transaction; returns the notices of its lock waits, which share one deadline.
+        Its settings end with it: a pooler in transaction mode (PgBouncer) hands the connection on."""
+        connection.execute("BEGIN")
+        connection.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                           (str(IDLE_IN_TRANSACTION * 1000),))
+        return LockNotices(self.lock_timeout, self.notify, None)
+
+    @contextmanager
+    def _begun(self, connection):
+        """A transaction that only reads."""
+        notices = self._begin(connection)
+        try:
+            yield notices
+            connection.execute("COMMIT")
+        finally:
+            _roll_back(connection)
+
+    def _table(self, connection, notices, create):
         """Whether the records' table is there, making it with `create`; WindowError when a table
         of its name is something else."""
         comment = _table_comment(connection)
         if comment is None and create:
             # Two first runs at once: the second finds the table the first made once it may go on.
-            self._take(connection, CREATING, False, messages.table_making_lock(self.location))
+            self._take(connection, notices, CREATING, False, messages.table_making_lock(self.location))
             connection.execute("CREATE TABLE IF NOT EXISTS %s (server text PRIMARY KEY, entry text NOT NULL)" % TABLE)
             connection.execute("COMMENT ON TABLE %s IS '%s'" % (TABLE, TABLE_COMMENT))
             comment = _table_comment(connection)
@@ -164,7 +178,7 @@ class PostgresStore(RecordStore):
                                    "DO UPDATE SET entry = EXCLUDED.entry" % TABLE, changed)
 
     # -- the locks ---------------------------------------------------------------------------------
-    def _lock(self, connection, keys):
+    def _lock(self, connection, notices, keys):
         """Lock out the other writers of the servers `keys` names, in one order so that two runs
         never wait for each other's second lock; a transaction of every server locks them all."""
         if keys is None:
@@ -174,25 +188,35 @@ class PostgresStore(RecordStore):
             wanted += [(lock, False, messages.server_lock(key, self.location))
                        for lock, key in sorted({server_lock(key): key for key in keys}.items())]
         for lock, shared, what in wanted:
-            self._take(connection, lock, shared, what)
+            self._take(connection, notices, lock, shared, what)
 
-    def _take(self, connection, lock, shared, what):
+    def _take(self, connection, notices, lock, shared, what):
         suffix = "_shared" if shared else ""
         taken = connection.execute("SELECT pg_try_advisory_xact_lock%s(%%s, %%s)" % suffix, (LOCK_SPACE, lock))
         if not taken.fetchone()[0]:
-            self._wait_for_lock(connection, lock, suffix, what)
+            self._wait_for_lock(connection, notices, "SELECT pg_advisory_xact_lock%s(%%s, %%s)" % suffix,
+                                (LOCK_SPACE, lock), what,
+                                (ADVISORY_HOLDERS, (LOCK_SPACE & 0xFFFFFFFF, lock & 0xFFFFFFFF)),
+                                messages.lost_node_lock(IDLE_IN_TRANSACTION))
 
-    def _wait_for_lock(self, connection, lock, suffix, what):
-        """Wait in the server, which hands the lock over the moment it is freed, in slices that end
-        when a notice is due or the wait is over; a slice that ends rolls back only itself."""
-        notices = LockNotices(self.lock_timeout, self.notify, "the lock of " + what)
+    def _lock_table(self, connection, notices, mode):
+        """The table's own lock, which a VACUUM FULL or an ALTER TABLE holds against every run."""
+        self._wait_for_lock(connection, notices, "LOCK TABLE %s IN %s MODE" % (TABLE, mode), None,
+                            messages.table_itself(TABLE, self.location), (TABLE_HOLDERS, (TABLE,)))
+
+    def _wait_for_lock(self, connection, notices, statement, parameters, what, holders, lost_node=""):
+        """Run `statement`, which waits for a lock, in the server, which hands the lock over the
+        moment it is freed, in slices that end when a notice is due or the wait is over; a slice
+        that ends rolls back only itself. `holders` is the condition on pg_locks that finds who
+        holds the lock, and its parameters; `lost_node` says when a lost holder lets it go."""
+        notices.what = "the lock of " + what
         while True:
             connection.execute("SAVEPOINT lock_wait")
             try:
                 slice_ms = max(1, int((notices.next_stop() - time.monotonic()) * 1000))
                 connection.execute("SELECT set_config('lock_timeout', %s, true)", (str(slice_ms),))
-                connection.execute("SELECT pg_advisory_xact_lock%s(%%s, %%s)" % suffix, (LOCK_SPACE, lock))
-            except pg_errors.LockNotAvailable:
+                connection.execute(statement, parameters)
+            except psycopg.errors.LockNotAvailable:
                 connection.execute("ROLLBACK TO SAVEPOINT lock_wait")
             else:
                 # Rolled back to, the savepoint would let the lock go; released, it leaves its short
@@ -201,52 +225,27 @@ class PostgresStore(RecordStore):
                 connection.execute("SET LOCAL lock_timeout TO DEFAULT")
                 return
             if notices.timed_out():
-                raise WindowError(messages.lock_not_free(what, self.lock_timeout, self._holder(connection, lock)))
-            notices.tell(lambda: self._holder(connection, lock))
-
-    @staticmethod
-    def _holder(connection, lock):
-        """Who holds the lock, as its connection named itself: pid, host and user of the run."""
-        rows = connection.execute(
-            "SELECT a.application_name, a.pid, a.usename, a.client_addr, a.xact_start FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid AND l.objsubid = 2",
-            (LOCK_SPACE & 0xFFFFFFFF, lock & 0xFFFFFFFF)).fetchall()
-        if not rows:
-            return messages.holder_gone()
-        holders = []
-        for name, pid, user, address, since in rows:
-            started = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if since else "an unknown time"
-            who = name if name.startswith("pid ") else messages.backend_holder(pid, user, address)
-            holders.append(messages.holder(who, started))
-        return "; ".join(holders)
+                raise WindowError(messages.lock_not_free(what, self.lock_timeout, _holder(connection, holders),
+                                                         lost_node))
+            notices.tell(lambda: _holder(connection, holders))
 
     # -- connections --------------------------------------------------------------------------------
     @contextmanager
     def _connected(self):
         """A connection of its own for each read and transaction: a run's threads write at once,
-        and a forked worker must not share its parent's."""
-        connection = self._connect()
+        and a forked worker must not share its parent's. One that stays silent past its lock waits
+        and SILENCE_LIMIT is cut, and said to be."""
+        connection = connect(self.url, self.location, self.holder_name, self.lock_timeout, self.notify)
+        watchdog = Watchdog(connection, self.lock_timeout + self.silence_limit)
         try:
             yield connection
+        except (WindowError, psycopg.Error):
+            if watchdog.cut:
+                raise WindowError(messages.store_silent(self.location, watchdog.seconds, self.silence_limit))
+            raise
         finally:
+            watchdog.cancel()
             connection.close()
-
-    def _connect(self):
-        given = conninfo_to_dict(self.url)
-        settings = {"application_name": self.holder_name}
-        if "connect_timeout" not in given:
-            settings["connect_timeout"] = CONNECT_TIMEOUT
-        conninfo = make_conninfo(self.url, **settings)
-        for pause in CONNECT_PAUSES + (None,):
-            try:
-                # Statements are not prepared: a pooler in transaction mode (PgBouncer) would lose them.
-                return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
-            except psycopg.OperationalError as exc:
-                if pause is None or exc.sqlstate not in (None,) + PASSING_STATES:
-                    raise WindowError(messages.unreachable(self.location, _one_line(exc)))
-                time.sleep(pause)
 
     @contextmanager
     def _failing(self, what):
@@ -256,7 +255,28 @@ class PostgresStore(RecordStore):
         except WindowError:
             raise
         except psycopg.Error as exc:
-            raise WindowError(messages.store_failed(self.location, what, _one_line(exc)))
+            raise WindowError(messages.store_failed(self.location, what, one_line(exc)))
+
+
+def _holder(connection, holders):
+    """Who holds a lock, as its connection named itself: pid, host and user of the run."""
+    condition, parameters = holders
+    rows = connection.execute(HOLDERS % condition, parameters).fetchall()
+    if not rows:
+        return messages.holder_gone()
+    named = []
+    for name, pid, user, address, since in rows:
+        started = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if since else "an unknown time"
+        who = name if name.startswith("pid ") else messages.backend_holder(pid, user, address)
+        named.append(messages.holder(who, started))
+    return "; ".join(named)
+
+
+def _may_create(connection, location):
+    """Fail unless the connection's user may make the records' table in the schema it goes to."""
+    row = connection.execute("SELECT current_schema(), has_schema_privilege(current_schema(), 'CREATE')").fetchone()
+    if not row[0] or not row[1]:
+        raise WindowError(messages.cannot_create(TABLE, location, row[0]))
 
 
 def _table_comment(connection):
@@ -284,13 +304,3 @@ def _entry(text):
 
 def _text(entry):
     return json.dumps(entry, sort_keys=True)
-
-
-def public_url(url):
-    """The URL as messages show it: no password, whether in its user information or its query."""
-    text = re.sub(r"(://[^/@:]*):[^/@]*@", r"\1@", str(url))
-    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1********", text)
-
-
-def _one_line(exc):
-    return re.sub(r"\s+", " ", str(exc)).strip().rstrip(".")

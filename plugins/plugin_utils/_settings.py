@@ -17,6 +17,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._calls import IN_PROCESS_VARIABLE
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import settings as messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, module_name, variable
@@ -92,6 +93,8 @@ class Settings:
     inventory: frozenset = frozenset()
     take_over: frozenset = frozenset()
     first_of_play: bool = True
+    # Whether the servers may be called in this process where the task runs on the controller.
+    in_process: bool = True
     # Check mode only: the hosts of the batch that have each server, in the batch's order.
     sharing: dict = field(default_factory=dict)
     # The copies of the record besides the store's: AWX's window_records, this play's fact.
@@ -150,6 +153,7 @@ def read_settings(task_vars, templar, task):
         state_file=variables.get("window_state_file"), state_url=variables.get("window_state_url"),
         inventory=inventory, take_over=take_over,
         first_of_play=host == (task_vars.get("ansible_play_hosts_all") or [host])[0],
+        in_process=variables.bool(IN_PROCESS_VARIABLE, True),
         sharing=_sharing(task_vars, variables, targets) if check_mode else {},
         copies={"window_records": variables.get("window_records") or {},
                 "fact": (task_vars.get("ansible_facts") or {}).get("window_record") or {}},
@@ -177,8 +181,13 @@ class _Variables:
             raise WindowError(messages.not_a_boolean(name, value))
 
     def list(self, name):
+        """A list of names, given as a list or as one comma-separated string."""
         value = self.get(name) or []
-        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise WindowError(messages.not_names(name, value))
+        return list(value)
 
     def given(self, name):
         return name in self.task_vars

@@ -9,13 +9,10 @@ plays and runs that kill -9 cut short."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import pathlib
-import shutil
 import sqlite3
-import stat
 import tempfile
 from contextlib import contextmanager, nullcontext, suppress
 
@@ -23,6 +20,13 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors impor
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import RECORD_VERSION, entry_of
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._file_lock import locked
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._files import (
+    existing_ancestor,
+    keep_as_migrated,
+    sync_directory,
+    trusted,
+    writable,
+)
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import Records, RecordStore
 
 DEFAULT_STATE_FILE = os.path.join("~", ".ansible", "opsmodes.maintenance", "window-records.db")
@@ -69,37 +73,25 @@ class StateFile(RecordStore):
         earlier = None if state_file else os.path.expanduser(EARLIER_DEFAULT_STATE_FILE)
         return cls(resolve_state_file(state_file), create_directory=not state_file, earlier_path=earlier, **options)
 
-    def check(self, create=True):
+    def check(self, create=True, would_create=False):
         """Fail with a clear message unless the file can be trusted, read and written: before any
-        switch. With `create` false (check mode), the default directory is not made."""
+        switch. With `create` false (check mode), the default directory is not made; with
+        `would_create` (a dry run of enter), it must be one that could be."""
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             if not self.create_directory:
                 raise WindowError(messages.directory_missing(self.path))
             if not create:
+                if would_create:
+                    writable(existing_ancestor(directory))
                 return
             os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not os.access(directory, os.W_OK | os.X_OK):
-            raise WindowError(messages.directory_not_writable(directory))
+        writable(directory)
         for path in (self.path, self.lock_path, self.journal_path):
-            self._trusted(path)
+            trusted(path)
         if os.path.exists(self.path) and not os.access(self.path, os.R_OK | os.W_OK):
             raise WindowError(messages.not_read_write(self.path))
         self.read(keys=())
-
-    @staticmethod
-    def _trusted(path, status=None):
-        try:
-            status = status or os.lstat(path)
-        except FileNotFoundError:
-            return
-        what = "lock file" if path.endswith(".lock") else "state file"
-        if stat.S_ISLNK(status.st_mode):
-            raise WindowError(messages.symbolic_link(what, path))
-        if not stat.S_ISREG(status.st_mode):
-            raise WindowError(messages.not_regular(what, path))
-        if status.st_uid != os.geteuid():
-            raise WindowError(messages.another_users(what, path, status.st_uid, getpass.getuser()))
 
     def exists(self):
         return self._source()[0] is not None
@@ -122,10 +114,10 @@ class StateFile(RecordStore):
         that a run moving it into the database meanwhile cannot mix two files; an empty file
         counts as none (sqlite3 makes one of any path it is given)."""
         # SQLite would take a journal it finds for one a crash left, and roll the database back by it.
-        self._trusted(self.journal_path)
+        trusted(self.journal_path)
         # The database once more after the earlier file: it may have moved in since the first look.
         for path in (self.path, self.earlier_path, self.path) if self.earlier_path else (self.path,):
-            self._trusted(path)
+            trusted(path)
             try:
                 with open(path, "rb") as stream:
                     head = stream.read(len(SQLITE_HEADER))
@@ -227,7 +219,7 @@ class StateFile(RecordStore):
     def transaction(self, keys=None):
         """The records of the servers `keys` names (all of them for None), read under the lock;
         what the caller changes in them is written when the block ends without an exception."""
-        with locked(self.path, self.lock_timeout, self.notify, self._trusted):
+        with locked(self.path, self.lock_timeout, self.notify, trusted):
             self._create()
             with self._connected("BEGIN IMMEDIATE") as connection:
                 records, stored = self._load(connection, keys)
@@ -244,7 +236,7 @@ class StateFile(RecordStore):
         aside and renamed into place."""
         if self._source() == (self.path, None):
             return
-        with locked(self.earlier_path, self.lock_timeout, self.notify, self._trusted) if self.earlier_path \
+        with locked(self.earlier_path, self.lock_timeout, self.notify, trusted) if self.earlier_path \
                 else nullcontext():
             path, text = self._source()
             if (path, text) == (self.path, None):
@@ -268,14 +260,14 @@ class StateFile(RecordStore):
                 self._save(connection, records, Stored())
                 connection.execute("COMMIT")
             if source:
-                _keep_as_migrated(source)
+                keep_as_migrated(source)
             os.replace(temporary, self.path)
             if source and source != self.path:
                 os.unlink(source)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        _sync_directory(directory)
+        sync_directory(directory)
 
     @staticmethod
     def _save(connection, records, stored):
@@ -298,28 +290,6 @@ class Stored:
     def __init__(self, rows=(), legacy_rows=()):
         self.servers = dict(rows)
         self.legacy_rows = set(legacy_rows)
-
-
-def _keep_as_migrated(source):
-    """Keep the file the database was made of, never over an earlier one; as a hard link where the
-    file system has them, the sign (a second link) that a JSON file left at the earlier default
-    location is that file, not one an earlier version wrote since."""
-    kept, number = source + ".migrated", 1
-    while os.path.lexists(kept):
-        number += 1
-        kept = "%s.migrated.%d" % (source, number)
-    try:
-        os.link(source, kept)
-    except OSError:
-        shutil.copy2(source, kept)
-
-
-def _sync_directory(directory):
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _legacy_shape(records):

@@ -33,10 +33,12 @@ class RecordStore:
     """What the window asks of a store, whichever it is:
 
     - `location`: where the records are, for messages (never with a password in it);
-    - `check(create)`: fail with a clear WindowError unless the store can be read and written,
-      before any switch; with `create` false (check mode), make nothing;
-    - `read(keys)`: the Records of the servers `keys` names (all for None), taking no lock and
-      making nothing;
+    - `check(create, would_create)`: fail with a clear WindowError unless the store can be read
+      and written, before any switch; with `create` false (check mode), make nothing, and with
+      `would_create` (a dry run of enter) fail where a real run could not make the store;
+    - `read(keys)`: the Records of the servers `keys` names (all for None), without the writers'
+      locks (PostgreSQL waits only for someone who holds the whole table: a VACUUM FULL, an
+      ALTER TABLE) and making nothing;
     - `exists()`: whether there is a record to read (a state file of this version or an earlier
       one, the database's table);
     - `transaction(keys)`: a context manager giving the Records of those servers, read after the
@@ -48,7 +50,7 @@ class RecordStore:
 
     location = None
 
-    def check(self, create=True):
+    def check(self, create=True, would_create=False):
         raise NotImplementedError
 
     def read(self, keys=None):

@@ -28,8 +28,10 @@ def _parser():
     common.add_argument("--key", help="PEM key for --tls")
     common.add_argument("--fault", action="append", default=[], metavar="SPEC",
                         help="KIND[=SECONDS][:COUNT[:METHOD[:PATH]]]; KIND is an HTTP status, drop, drop_after, "
-                             "slow (answered SECONDS late, default 5), trickle (answered one byte every SECONDS, "
-                             "default 1), not_json or api_error; PATH a regular expression searched for in the "
+                             "slow (answered SECONDS late, default 5), hold (answered once POST "
+                             "/_emulator/release lets it go, SECONDS at most, default 600), trickle (answered one "
+                             "byte every SECONDS, default 1), not_json or api_error; PATH a regular expression "
+                             "searched for in the "
                              "request path (repeatable)")
     common.add_argument("--log-file", help="append every request as a JSON line to this file")
     common.add_argument("--ready-file", help="write {\"url\": ..., \"port\": ...} here once listening")

@@ -28,9 +28,9 @@ DEFAULT_KEY = os.path.join(CERT_DIR, "emulator.key")
 # and under any base path the emulator is given (/genesys/1/cs/_emulator/state).
 CONTROL_PREFIX = "/_emulator/"
 
-FAULT_KINDS = ("drop", "drop_after", "slow", "trickle", "not_json", "api_error")
-# The seconds of the kinds that take some, when the spec gives none.
-FAULT_SECONDS = {"slow": 5.0, "trickle": 1.0}
+FAULT_KINDS = ("drop", "drop_after", "slow", "hold", "trickle", "not_json", "api_error")
+# The seconds of the kinds that take some, when the spec gives none; `hold`'s is the most it holds.
+FAULT_SECONDS = {"slow": 5.0, "hold": 600.0, "trickle": 1.0}
 
 
 @dataclass
@@ -70,8 +70,9 @@ class Response:
     content_type: str = "application/json"
     headers: dict = field(default_factory=dict)
     # Seconds to hold the answer back after the request was processed: a server that blocks
-    # until its work is done, or a slow network.
+    # until its work is done, or a slow network. With `released`, the answer goes once it is set.
     delay: float = 0.0
+    released: threading.Event | None = None
     drop: bool = False
     # Seconds between two bytes of the answer, from the status line to the end of the body: a
     # server or proxy that trickles its answer, which no timeout on a single read ends.
@@ -92,7 +93,9 @@ class Fault:
     matches the regular expression `path` (both optional). `kind` is an HTTP status code
     (answered without processing the request), `drop` (connection closed before processing),
     `drop_after` (processed, then closed without an answer), `slow` (processed, answered
-    `seconds` late, 5 by default), `trickle` (processed, then the whole answer, status line,
+    `seconds` late, 5 by default), `hold` (processed, answered once `release()` or
+    `POST /_emulator/release` lets it go, or `seconds` late, 600 by default: a read that comes back
+    after what happened meanwhile), `trickle` (processed, then the whole answer, status line,
     headers and body, sent one byte every `seconds`, 1 by default), `not_json` (processed,
     answered with a body that is not JSON) or `api_error` (the server's own error answer with
     code 500)."""
@@ -177,6 +180,9 @@ class Emulator:
         self.verbose = verbose
         self.requests = []
         self.lock = threading.RLock()
+        # Answers that `hold` faults hold now, and what lets them go.
+        self.holding = 0
+        self._released = threading.Event()
         self._stopping = threading.Event()
         self._server = None
         self._thread = None
@@ -197,6 +203,7 @@ class Emulator:
 
     def stop(self):
         self._stopping.set()
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -226,6 +233,12 @@ class Emulator:
     def add_fault(self, spec):
         with self.lock:
             self.faults.append(Fault.parse(spec) if isinstance(spec, str) else spec)
+
+    def release(self):
+        """Let go every answer that a `hold` fault holds now."""
+        with self.lock:
+            self._released.set()
+            self._released = threading.Event()
 
     def state(self):
         raise NotImplementedError
@@ -265,13 +278,20 @@ class Emulator:
                     response.drop = True
                 elif fault is not None and fault.kind == "slow":
                     response.delay += fault.seconds
+                elif fault is not None and fault.kind == "hold":
+                    response.delay, response.released = fault.seconds, self._released
+                    self.holding += 1
                 elif fault is not None and fault.kind == "trickle":
                     response.trickle = fault.seconds
                 elif fault is not None and fault.kind == "not_json":
                     response = Response.text("<html><body>Proxy error page</body></html>", content_type="text/html")
             entry["status"] = None if response.drop else response.status
             self._append_log_file(entry)
-        if response.delay:
+        if response.released is not None:
+            response.released.wait(response.delay)
+            with self.lock:
+                self.holding -= 1
+        elif response.delay:
             time.sleep(response.delay)
         if response.trickle:
             self._trickle(handler, response)
@@ -318,6 +338,10 @@ class Emulator:
             if what == "faults" and request.method == "POST":
                 self.faults.append(Fault.parse(request.body.decode("utf-8").strip()))
                 return Response.json({"faults": len(self.faults)})
+            if what == "release" and request.method == "POST":
+                held = self.holding
+                self.release()
+                return Response.json({"released": held})
             answer = self.control(what, request)
             if answer is not None:
                 return answer

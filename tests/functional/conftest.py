@@ -124,17 +124,28 @@ def run_collection_playbook(tmp_path):
     return run
 
 
+# The two paths a mode module's task takes on the controller: its code in the controller's process
+# (the default), or the module run as any module is (opsmodes_maintenance_in_process=false). Every
+# test of the modules runs on both.
+PATHS = {"in_process": (), "module": ("-e", "opsmodes_maintenance_in_process=false")}
+
+
+@pytest.fixture(params=sorted(PATHS))
+def module_path(request):
+    return request.param
+
+
 @pytest.fixture
-def run_tasks(tmp_path):
-    def run(tasks_yaml, **kwargs):
-        return run_playbook(tmp_path, tasks_yaml, **kwargs)
+def run_tasks(tmp_path, module_path):
+    def run(tasks_yaml, extra_args=(), **kwargs):
+        return run_playbook(tmp_path, tasks_yaml, extra_args=PATHS[module_path] + tuple(extra_args), **kwargs)
     return run
 
 
 @pytest.fixture
-def run_module(tmp_path):
+def run_module(run_tasks):
     def run(module, args, **kwargs):
-        return run_playbook(tmp_path, module_task(module, args), **kwargs)
+        return run_tasks(module_task(module, args), **kwargs)
     return run
 
 

@@ -277,9 +277,10 @@ def test_enter_timed_out_while_a_site_job_runs_keeps_the_record_open_until_exit(
 def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
     """The site took the update but the answer, with its job id, never reached the record: the
     site mode does not show an update under way, so exit watches the site until the update took
-    effect (or could no longer), then puts it back."""
-    # The update is processed at once and answered 5 s late: enter is killed in between.
-    ucs, site, ucs2, hosts = servers(ucs_seconds=0.2, arcgis_seconds=3,
+    effect (or could no longer), then puts it back, saying what it waits for."""
+    # The update is processed at once and answered 5 s late: enter is killed in between. It takes
+    # effect after 8 s, which exit waits for.
+    ucs, site, ucs2, hosts = servers(ucs_seconds=0.2, arcgis_seconds=8,
                                      app1_arcgis={"faults": ["slow=5:1::/mode/update$"]})
     operator.hosts(hosts, window_arcgis_wait_timeout=30, **ARCGIS_LOGIN)
     enter = operator.start("enter", {"window_hosts": "app1"})
@@ -291,6 +292,8 @@ def test_enter_killed_before_the_sites_answer_came_back(operator, servers):
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site) == ("production", "EDITABLE")
     assert site_modes_asked(site) == ["READ_ONLY", "EDITABLE"]
+    assert "still waiting for the switch sent at %s to end (it may yet take effect), then for %s to " \
+           "take the request for its mode before the window" % (entry["requested"], site.url) in exited.output
 
 
 def test_enter_killed_while_reading_leaves_nothing_to_put_back(operator, servers):

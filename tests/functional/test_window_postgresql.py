@@ -9,6 +9,7 @@ emulators; the modes are read back from the emulators, the record from the datab
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 
@@ -80,6 +81,9 @@ def test_slices_of_a_sliced_job_share_a_server_switched_once_each_way(job, ucs_s
     first = slices[1].run("exit")
     assert first.returncode == 0, first.output
     assert "still held open by app2" in first.output
+    # A host gone from the inventory would hold it too: the hand-on says how that one ends.
+    assert "(none of them is in this inventory: each exits in its own job, as a job slice does, or, if gone for " \
+           "good, is taken over with window_take_over)" in first.output
     assert modes(ucs, site) == ("maintenance", "READ_ONLY"), "slice 2's host is still at work"
     # Slice 1 relaunched: its host has left the window already.
     again = slices[1].run("exit")
@@ -114,11 +118,13 @@ def test_the_database_restarted_between_request_and_confirm(job, servers, postgr
 def test_an_unreachable_database_at_enter_fails_before_any_request(job, servers, postgresql):
     ucs, site, ucs2, hosts = servers()
     operator = job("enter")
-    operator.hosts(hosts, **ARCGIS_LOGIN)
+    operator.hosts(hosts, window_lock_timeout=5, **ARCGIS_LOGIN)
     postgresql.cluster.stop_server()
     entered = operator.run("enter")
     assert entered.returncode != 0
     assert "The record store %s could not be reached" % postgresql.url in entered.output, entered.output
+    # Turned away, it was tried again within window_lock_timeout, and said so while it waited.
+    assert "turns connections away" in entered.output and "trying again for up to 5 s" in entered.output
     assert not ucs.requests and not site.requests and not ucs2.requests
     assert postgresql.password not in entered.output
 
@@ -132,7 +138,7 @@ def test_an_unreachable_database_at_exit_keeps_the_record_for_the_next_exit(job,
 
     postgresql.cluster.stop_server()
     exit_job = job("exit")
-    exit_job.hosts(hosts, **ARCGIS_LOGIN)
+    exit_job.hosts(hosts, window_lock_timeout=1, **ARCGIS_LOGIN)
     failed = exit_job.run("exit")
     assert failed.returncode != 0
     assert "The record store %s could not be reached" % postgresql.url in failed.output, failed.output
@@ -145,3 +151,29 @@ def test_an_unreachable_database_at_exit_keeps_the_record_for_the_next_exit(job,
     exited = again.run("exit")
     assert exited.returncode == 0, exited.output
     assert modes(ucs, site, ucs2) == BEFORE
+
+
+def test_an_enter_whose_read_comes_back_after_an_exit_reads_the_mode_again(job, ucs_server):
+    """app2's enter reads the record (app1's window open), then the server's mode; the answer
+    comes back after app1's exit has put the server back and closed the record. Taken as the mode
+    before the window, that late "maintenance" would be left so, and app2's work would run on a
+    server in production."""
+    ucs = ucs_server(switch_seconds=0.3)
+    node1, node2 = job("node1"), job("node2")
+    node1.hosts({"app1": {"window_ucs_url": ucs.url}})
+    node2.hosts({"app2": {"window_ucs_url": ucs.url}})
+    assert node1.run("enter").returncode == 0
+    ucs.add_fault("hold:1:GET:/server/status$")
+    entering = node2.start("enter")
+    until(lambda: ucs.holding, "app2's read of the mode to arrive")
+    exited = node1.run("exit")
+    assert exited.returncode == 0, exited.output
+    assert ucs.state()["mode"] == "production"
+    ucs.release()
+    assert entering.wait(timeout=PLAYBOOK_TIMEOUT) == 0, entering.stdout.read().decode()
+    assert ucs.state()["mode"] == "maintenance"
+    assert [json.loads(write["body"])["mode"] for write in posts(ucs)] == ["maintenance", "production", "maintenance"]
+    (entry,) = node2.servers().values()
+    assert (entry["state"], entry["mode_before"], entry["holders"]) == ("open", "production", ["app2"])
+    assert node2.run("exit").returncode == 0
+    assert ucs.state()["mode"] == "production"

@@ -289,8 +289,8 @@ class PostgresCluster:
             try:
                 self._initdb()
                 self._first_start()
-                self._sql("CREATE ROLE %s LOGIN PASSWORD %s" % (identifier(self.user), literal(self.password)))
-                self._sql("CREATE DATABASE %s OWNER %s" % (identifier(self.user), identifier(self.user)))
+                self.sql("CREATE ROLE %s LOGIN PASSWORD %s" % (identifier(self.user), literal(self.password)))
+                self.sql("CREATE DATABASE %s OWNER %s" % (identifier(self.user), identifier(self.user)))
             except BaseException:
                 self.stop()
                 raise
@@ -349,16 +349,16 @@ class PostgresCluster:
     def create_database(self, name=None):
         """The URL of a new, empty database owned by the role (named at random unless `name` is given)."""
         name = name or "test_%s" % secrets.token_hex(4)
-        self._sql("CREATE DATABASE %s OWNER %s" % (identifier(name), identifier(self.user)))
+        self.sql("CREATE DATABASE %s OWNER %s" % (identifier(name), identifier(self.user)))
         return self.url_of(name)
 
     def drop_database(self, name):
         """Drop a database, cutting off whoever is still connected to it."""
         if self.major_version() >= 13:
-            self._sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % identifier(name))
+            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % identifier(name))
             return
-        self._sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s" % literal(name))
-        self._sql("DROP DATABASE IF EXISTS %s" % identifier(name))
+        self.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s" % literal(name))
+        self.sql("DROP DATABASE IF EXISTS %s" % identifier(name))
 
     def major_version(self):
         with open(os.path.join(self.data, "PG_VERSION"), encoding="utf-8") as stream:
@@ -433,7 +433,7 @@ class PostgresCluster:
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
-                self._sql("SELECT 1")
+                self.sql("SELECT 1")
                 return
             except PostgresError as error:
                 if time.monotonic() >= deadline:
@@ -452,7 +452,7 @@ class PostgresCluster:
         except OSError:
             return ""
 
-    def _sql(self, statement, database="postgres"):
+    def sql(self, statement, database="postgres"):
         """Run one statement as the superuser, over TCP with its password; PostgresError if it fails."""
         psycopg = _psycopg()
         if psycopg is not None:

@@ -27,9 +27,10 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import 
 def describe(entry):
     """An entry in words, for messages that name it."""
     if entry.get("state") == "open":
-        return "open since %s by %s (window %s, write %s), mode before %s, held by %s" % (
+        leaving = ", being put back by an exit of %s" % entry["leaving"] if entry.get("leaving") else ""
+        return "open since %s by %s (window %s, write %s), mode before %s, held by %s%s" % (
             entry.get("opened"), entry.get("by"), entry.get("window"), entry.get("sequence"), entry.get("mode_before"),
-            ", ".join(entry.get("holders") or []) or "nobody")
+            ", ".join(entry.get("holders") or []) or "nobody", leaving)
     return "closed at %s (%s; window %s, write %s)" % (entry.get("closed"), entry.get("note") or "put back",
                                                        entry.get("window"), entry.get("sequence"))
 
@@ -150,10 +151,14 @@ def exit_line(item, host, check_mode):
         return "%s: %s before the window; %s it so and %s the record" % (
             service, entry["mode_before"], would(check_mode, "leave", "left"), "close" if check_mode else "closed")
     if action == HANDED_ON:
-        return "%s: still held open by %s%s, so %s in %s for them: the last of them to exit puts back %s" % (
+        line = "%s: still held open by %s%s, so %s in %s for them: the last of them to exit puts back %s" % (
             service, _others(entry, host), comment(entry), would(check_mode, "leave it", "left it"),
             entry["maintenance_mode"],
             entry["mode_before"] if entry["mode_before"] != entry["maintenance_mode"] else "nothing")
+        if item.handed_outside:
+            line += (" (none of them is in this inventory: each exits in its own job, as a job slice does, or, "
+                     "if gone for good, is taken over with window_take_over)")
+        return line
     if action == NOT_HELD:
         if host in (entry.get("left") or []):
             return "%s: %s has already left the window of %s%s, held open by %s; nothing to do" % (
@@ -189,6 +194,11 @@ def replaced(error, target, sent):
         return "%s: the switch of %s went out all the same; check the server with opsmodes.maintenance.status" % (
             sentence(error), target.url)
     return "%s: nothing was sent to %s by this run" % (sentence(error), target.url)
+
+
+def record_kept_changing(host, target, reads):
+    return ("%s of %s: the record of %s changed while its mode was read, %d times: other runs are entering and "
+            "exiting it. Nothing was switched on this host; run again." % (target.name, host, target.url, reads))
 
 
 def exit_under_way(target, entry, host):
@@ -292,18 +302,6 @@ def legacy_server(name, host):
     return "%s of %s" % (name, host)
 
 
-def still_waiting(host, awaited, waited):
-    return "%s: still waiting %s (%d s so far)" % (host, "; ".join(awaited), waited)
-
-
-def waiting_for(step, url):
-    """What a call of `step` waits for, said while it waits."""
-    return {"read": "for %s to tell its mode", "switch": "for %s to take the request for its maintenance mode",
-            "put back": "for %s to take the request for its mode before the window",
-            "switched": "for %s to reach its maintenance mode", "back": "for %s to reach its mode before the window"}[
-        step] % url
-
-
 def host_says(host, message):
     return "%s: %s" % (host, message)
 
@@ -318,7 +316,3 @@ def confirm_needs_a_request():
 
 def failed_before_any_switch():
     return "enter failed before any switch"
-
-
-def follow_timed_out(url, mode, now):
-    return "Timed out waiting for %s to reach mode %s: it is in mode %s" % (url, mode, now)

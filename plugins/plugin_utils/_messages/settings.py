@@ -27,6 +27,10 @@ def not_a_boolean(name, value):
     return "%s must be a boolean (true or false), got %r" % (name, value)
 
 
+def not_names(name, value):
+    return "%s must be a list of names or one comma-separated string of them, got %r" % (name, value)
+
+
 def take_over_in_inventory(names):
     return "window_take_over names %s, which %s in the inventory: a host of the inventory leaves its windows by its " \
            "own exit. Nothing was switched." % (", ".join(names), "is" if len(names) == 1 else "are")

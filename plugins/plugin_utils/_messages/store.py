@@ -26,12 +26,20 @@ def copies_disagree(server, first, first_entry, second, second_entry, sources):
 
 # -- the locks -----------------------------------------------------------------------------------
 def waiting_for_lock(waited, timeout, what, holder):
-    return "waiting %d s so far (at most %s s) for %s, held by %s" % (waited, timeout, what, holder)
+    return "waiting %d s so far (at most %g s) for %s, held by %s" % (waited, timeout, what, holder)
 
 
-def lock_not_free(what, timeout, holder):
-    return "The lock of %s was not free within %s s (window_lock_timeout); it is held by %s. %s If that run has " \
-           "ended, its lock is free again; run again." % (what, timeout, holder, NOTHING_MORE)
+def lock_not_free(what, timeout, holder, lost_node=""):
+    return "The lock of %s was not free within %g s (window_lock_timeout); it is held by %s. %s If that run has " \
+           "ended, its lock is free again%s; run again." % (what, timeout, holder, NOTHING_MORE, lost_node)
+
+
+def lost_node_lock(idle_seconds):
+    return " (a node lost in the middle of a write lets it go %d s after it went silent)" % idle_seconds
+
+
+def table_itself(table, location):
+    return "the table %s in %s itself (a VACUUM FULL or an ALTER TABLE holds it)" % (table, location)
 
 
 def state_file_lock(path):
@@ -154,8 +162,9 @@ def psycopg_missing():
            + NOT_SWITCHED
 
 
-def not_postgresql(url):
-    return "window_state_url must be a postgresql:// URL, got %r. %s" % (url, NOT_SWITCHED)
+def not_postgresql():
+    # What was given is not repeated: a connection string that is no URL may carry a password.
+    return "window_state_url must be a URL of the form postgresql://user@host:port/database. %s" % NOT_SWITCHED
 
 
 def unreadable_url(url, error):
@@ -163,9 +172,17 @@ def unreadable_url(url, error):
 
 
 def password_in_url():
-    return "window_state_url must not carry a password, which would then show wherever the URL does: give it in the " \
-           "environment (PGPASSWORD, or a password file in PGPASSFILE or ~/.pgpass, as the AWX credential type " \
-           "does). " + NOT_SWITCHED
+    return "window_state_url must not carry a password (after the user name, or as password or sslpassword), which " \
+           "would then show wherever the URL does: give it in the environment (PGPASSWORD, or a password file in " \
+           "PGPASSFILE or ~/.pgpass, as the AWX credential type does). An @ or a : in the database's name is " \
+           "written %40 or %3A. " + NOT_SWITCHED
+
+
+def cannot_create(table, location, schema):
+    return "The record store's table %s is not there yet in %s, and its user may not make it in %s: a real run " \
+           "would fail. Grant CREATE on the schema, or make the table beforehand. %s" % (
+               table, location, "the schema %s" % schema if schema else "any schema of its search_path",
+               NOT_SWITCHED)
 
 
 def foreign_table(table, location, comment):
@@ -180,6 +197,17 @@ def rows_not_records(table, location):
 
 def unreachable(location, error):
     return "The record store %s could not be reached: %s. %s" % (location, error, NOTHING_MORE)
+
+
+def trying_again(location, error, patience):
+    return "the record store %s turns connections away (%s): trying again for up to %g s (window_lock_timeout)" % (
+        location, error, patience)
+
+
+def store_silent(location, seconds, beyond):
+    return "The record store %s had not answered within %g s (window_lock_timeout and %g s more), so its " \
+           "connection was cut: it may or may not have taken the last write. %s" % (
+               location, seconds, beyond, NOTHING_MORE)
 
 
 def store_failed(location, what, error):

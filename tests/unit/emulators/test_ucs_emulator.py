@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -192,6 +193,24 @@ def test_fault_trickle_sends_the_whole_answer_one_byte_at_a_time():
         assert took >= len(answer.content) * 0.002
         # The next answer comes at once.
         assert status(ucs, timeout=0.5).json()["mode"] == "production"
+
+
+def test_fault_hold_answers_what_the_request_found_once_released():
+    """A read that comes back late, after what happened meanwhile: answered as of its arrival."""
+    assert Fault.parse("hold").seconds == 600.0
+    with UcsEmulator(switch_seconds=0, faults=["hold:1:GET:/server/status"]) as ucs:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            held = pool.submit(status, ucs)
+            deadline = time.monotonic() + 10
+            while not ucs.holding:
+                assert time.monotonic() < deadline, "the request did not arrive"
+                time.sleep(0.01)
+            assert requests.post(ucs.url + "/server/mode", json={"mode": "maintenance"}, timeout=5).ok
+            assert status(ucs).json()["mode"] == "maintenance"
+            assert not held.done()
+            assert requests.post(ucs.origin + "/_emulator/release", timeout=5).json() == {"released": 1}
+            assert held.result(timeout=10).json()["mode"] == "production"
+        assert ucs.holding == 0
 
 
 def test_tls_mode():

@@ -530,6 +530,9 @@ def test_exit_finds_the_record_in_the_fact_unless_the_sources_leave_it_out(ucs, 
     ("window_ucs_url", "", "window_ucs_url is set for app1 but empty (a variable that templated to nothing?): nothing "
                            "was switched. Give the URL, or leave the variable undefined."),
     ("window_ucs_timeout", "long", "ucs: argument 'timeout' is of type"),
+    ("window_take_over", 5, "window_take_over must be a list of names or one comma-separated string of them, got 5"),
+    ("window_services", ["ucs", {"name": "arcgis"}], "window_services must be a list of names or one "
+                                                     "comma-separated string of them, got ['ucs', {'name': 'arcgis'}]"),
 ])
 def test_bad_settings_fail_before_any_request(quiet, state_file, name, value, message):
     ucs, site = quiet

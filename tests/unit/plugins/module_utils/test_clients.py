@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
+from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis_documents as documents
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import ApiError, HttpSession
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
 from ansible_collections.opsmodes.maintenance.tests.emulators.ucs import UcsEmulator
@@ -56,7 +57,7 @@ def test_ucs_refused_write_raises_with_the_servers_words():
     ({"siteMode": "EDITABLE"}, None),
 ])
 def test_arcgis_errors_in_both_shapes(document, expected):
-    assert arcgis._api_error(document) == expected  # pylint: disable=protected-access
+    assert documents.api_error(document) == expected
 
 
 @pytest.mark.parametrize("document, mode, flag, expected", [
@@ -69,19 +70,19 @@ def test_arcgis_errors_in_both_shapes(document, expected):
     ({"siteMode": "READ_ONLY", "allowEditingViaServices": True}, "read_only", None, False),
 ])
 def test_arcgis_differs(document, mode, flag, expected):
-    assert arcgis.differs(document, mode, flag) is expected
+    assert documents.differs(document, mode, flag) is expected
 
 
 def test_arcgis_mode_of_refuses_to_guess():
     with pytest.raises(ApiError, match="no recognised siteMode"):
-        arcgis.mode_of({"siteMode": "MAINTENANCE"})
+        documents.mode_of({"siteMode": "MAINTENANCE"})
 
 
 def test_arcgis_one_token_for_many_calls():
     with ArcgisEmulator() as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
         for _attempt in range(3):
-            assert arcgis.mode_of(client.site_mode()) == "editable"
+            assert documents.mode_of(client.site_mode()) == "editable"
     assert len(server.requests_to("/generateToken")) == 1
 
 
@@ -89,17 +90,17 @@ def test_arcgis_token_expiry_in_the_past_does_not_renew_on_every_call():
     # A server whose clock runs far behind ours hands out tokens that look expired already.
     with ArcgisEmulator(token_lifetime=1) as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
-        arcgis.mode_of(client.site_mode())
-        arcgis.mode_of(client.site_mode())
+        documents.mode_of(client.site_mode())
+        documents.mode_of(client.site_mode())
     assert len(server.requests_to("/generateToken")) == 1
 
 
 def test_arcgis_token_near_expiry_is_renewed_before_use():
     with ArcgisEmulator(token_lifetime=arcgis.TOKEN_MARGIN_SECONDS + 1.5) as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, username="admin", password="admin")
-        arcgis.mode_of(client.site_mode())
+        documents.mode_of(client.site_mode())
         time.sleep(1.6)  # the token's lifetime is what is under test: it must run out
-        arcgis.mode_of(client.site_mode())
+        documents.mode_of(client.site_mode())
     # Renewed ahead of the server's expiry: no request was refused.
     assert len(server.requests_to("/generateToken")) == 2
     assert all(entry["status"] == 200 for entry in server.requests)
@@ -116,7 +117,7 @@ def test_arcgis_given_token_is_not_renewed():
     with ArcgisEmulator() as server:
         client = arcgis.ArcgisClient(HttpSession(), server.url, token="stale")
         with pytest.raises(ApiError, match="Invalid token.*token given was refused"):
-            arcgis.mode_of(client.site_mode())
+            documents.mode_of(client.site_mode())
     assert not server.requests_to("/generateToken")
     assert len(server.requests) == 1
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _decide as decide, _record as record
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import ModesStale, WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import (
     CLOSE, CLOSED_ALREADY, HANDED_ON, JOINED, KEPT, LEFT, NO_RECORD, NOT_HELD, ORPHANED, PUT_BACK, SWITCH,
     PlannedServer)
@@ -82,6 +82,27 @@ def test_enter_joins_a_window_written_to_since_its_mode_was_read():
     assert (action, ended) == (JOINED, None) and entry["window"] == confirmed["window"]
 
 
+@pytest.mark.parametrize("case, known, current", [
+    ("the window read before the mode was closed since", opened(holders=("app1",)),
+     record.closed(opened(holders=("app1",)), T1, "put back")),
+    ("a window opened and closed since", None, record.closed(opened(holders=("app1",)), T1, "put back")),
+])
+def test_enter_reads_again_a_mode_read_before_the_record_changed(case, known, current):
+    """app2 reads the record (app1's window open), then the mode; meanwhile app1's exit puts the
+    server back and closes the record: the mode read may be from before that put-back. Taken as
+    the mode before the window, it would leave the work to run with the server out of
+    maintenance."""
+    with pytest.raises(ModesStale) as raised:
+        decide.opening(UCS, current, known, "maintenance", settings("app2"), T2)
+    assert raised.value.target is UCS, case
+
+
+def test_enter_trusts_a_mode_read_after_the_record_as_it_is():
+    closed = record.closed(opened(), T1, "put back")
+    assert decide.opening(UCS, closed, closed, "maintenance", settings("app2"), T2)[1] == LEFT
+    assert decide.opening(UCS, None, None, "maintenance", settings("app2"), T2)[1] == LEFT
+
+
 @pytest.mark.parametrize("current, message", [
     (opened(maintenance_mode="production"), "has an open window that put it in production"),
     (opened(leaving="app3"), "an exit by app3 began putting the server"),
@@ -132,6 +153,8 @@ def test_exit(case, entry, host, changes, action, mode):
     assert (item.action, item.target_mode) == (action, mode), case
     assert item.entry is entry and item.window == (entry["window"] if entry else None)
     assert item.taken_over == (["app1"] if changes.get("take_over") and action == PUT_BACK else None)
+    # Handed on to hosts of which none is in the inventory (app9): the report says so.
+    assert item.handed_outside == (action == HANDED_ON and "app9" in entry["holders"])
 
 
 def test_a_dry_run_exit_of_hosts_sharing_a_server_puts_it_back_once():
@@ -179,4 +202,13 @@ def test_a_failed_enter_leaves_a_window_that_is_no_longer_its_own():
     assert decide.plan_back(plan, {UCS.key: own}, {"ucs": UCS}, settings()) == []
     plan = [PlannedServer(service="ucs", key=UCS.key, action=SWITCH, entry=own, window=own["window"])]
     assert decide.plan_back(plan, {UCS.key: replaced}, {"ucs": UCS}, settings()) == []
+    assert plan[0].action == SWITCH
+
+
+def test_a_failed_enter_leaves_a_window_an_exit_is_putting_back():
+    """An exit claimed the window meanwhile (a run of exit while this enter's worker, which
+    kill -9 left running, still went on): that exit puts it back."""
+    claimed = opened(leaving="app1")
+    plan = [PlannedServer(service="ucs", key=UCS.key, action=SWITCH, entry=claimed, window=claimed["window"])]
+    assert decide.plan_back(plan, {UCS.key: claimed}, {"ucs": UCS}, settings()) == []
     assert plan[0].action == SWITCH

@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _store as store_module
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql_connection import public_url
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, OPEN
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
@@ -212,13 +213,13 @@ def test_notify_is_told_while_waiting_for_the_lock(held_lock, monkeypatch):
     monkeypatch.setattr(store_module, "LOCK_NOTICE_SECONDS", (0.2, 0.3))
     backend, holder, _release = held_lock
     messages = []
-    with pytest.raises(WindowError, match="not free within 1.0 s"):
+    with pytest.raises(WindowError, match="not free within 1 s"):
         with backend.store(lock_timeout=1.0, notify=messages.append).transaction([KEY]):
             pass
     # At 0.2 s, 0.5 s, then every 0.3 s: 0.8 s, before the timeout at 1.0 s.
     assert 2 <= len(messages) <= 5, messages
     for message in messages:
-        assert message.startswith("waiting ") and "(at most 1.0 s) for the lock of " in message, message
+        assert message.startswith("waiting ") and "(at most 1 s) for the lock of " in message, message
         assert backend.location in message and backend.holder(holder.pid) in message
 
 
@@ -372,19 +373,43 @@ def test_first_runs_at_once_make_the_table_once(postgresql_backend):
 @pytest.mark.parametrize("url, message", [
     ("postgresql://opsmodes:Secret-9@127.0.0.1/windows", "must not carry a password"),
     ("postgresql://opsmodes@127.0.0.1/windows?password=Secret-9", "must not carry a password"),
-    ("mysql://opsmodes@127.0.0.1/windows", "must be a postgresql:// URL"),
-    ("/srv/records.db", "must be a postgresql:// URL"),
+    ("postgresql://opsmodes@127.0.0.1/windows?sslmode=require&sslpassword=Secret-9", "must not carry a password"),
+    # libpq decodes a parameter's name too.
+    ("postgresql://opsmodes@127.0.0.1/windows?pass%77ord=Secret-9", "must not carry a password"),
+    ("postgresql://opsmodes@127.0.0.1/windows?PASSWORD=Secret-9", "must not carry a password"),
+    # libpq would read the host from what follows the /, and the rest as the database's name.
+    ("postgresql://opsmodes:Sec/ret-9@127.0.0.1/windows", "must not carry a password"),
+    # libpq's own error would quote the token it cannot decode.
+    ("postgresql://opsmodes:Secret%ZZ-9@127.0.0.1/windows", "must not carry a password"),
+    ("postgresql://opsmodes@127.0.0.1/win%ZZdows", "cannot be read: .*invalid percent-encoded token"),
+    ("mysql://opsmodes:Secret-9@127.0.0.1/windows", "must be a URL of the form postgresql://"),
+    ("opsmodes:Secret-9@127.0.0.1:5432/windows", "must be a URL of the form postgresql://"),
+    ("host=127.0.0.1 user=opsmodes password=Secret-9 dbname=windows", "must be a URL of the form postgresql://"),
+    ("/srv/records.db", "must be a URL of the form postgresql://"),
 ])
 def test_a_url_that_cannot_be_used_is_refused_without_showing_a_password(url, message):
     with pytest.raises(WindowError, match=message) as raised:
         PostgresStore.of(url)
-    assert "Secret-9" not in str(raised.value)
+    assert "Secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://opsmodes@db.example.com:5432/windows?sslmode=verify-full",
+     "postgresql://opsmodes@db.example.com:5432/windows?sslmode=verify-full"),
+    ("postgresql://opsmodes:Sec/ret@db.example.com/windows", "postgresql://opsmodes@db.example.com/windows"),
+    ("postgresql://db.example.com/windows?password=Secret&sslpassword=Secret&application_name=x",
+     "postgresql://db.example.com/windows?password=********&sslpassword=********&application_name=x"),
+    ("postgresql://db.example.com/windows?pass%77ord=Secret",
+     "postgresql://db.example.com/windows?pass%77ord=********"),
+])
+def test_a_url_is_shown_without_its_secrets(url, shown):
+    assert public_url(url) == shown
 
 
 def test_an_unreachable_database_is_an_error_naming_it(postgresql, monkeypatch):
     for name, value in postgresql.environment().items():
         monkeypatch.setenv(name, value)
-    store = PostgresStore.of(postgresql.url.replace(str(postgresql.cluster.port), "1"))
+    store = PostgresStore.of(postgresql.url.replace(str(postgresql.cluster.port), "1"), lock_timeout=0.5)
     for attempt in (store.check, store.read, lambda: store.transaction([KEY]).__enter__()):
         with pytest.raises(WindowError, match="could not be reached") as raised:
             attempt()
