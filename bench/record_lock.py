@@ -38,8 +38,8 @@ class _TimedPostgresStore(PostgresStore):
     """The PostgreSQL store, noting when a transaction has its locks: the time under them is from
     then to the commit; connecting and locking come before."""
 
-    def _lock(self, connection, keys):
-        super()._lock(connection, keys)
+    def _lock(self, *arguments):
+        super()._lock(*arguments)
         self.locked_at = time.perf_counter()
 
 

@@ -23,11 +23,13 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors impor
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._exit import Exit
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal import Journal
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as store_messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import from_result
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import module_name
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._settings import read_settings
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._status import Status
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._store import open_store
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._work import checked_work
 
 display = Display()
@@ -89,6 +91,18 @@ class ActionModule(ActionBase):
                                         task_vars=self._task_vars)
         finally:
             self._task.check_mode = saved
+
+
+def open_store(state_file, state_url, lock_timeout, notify):
+    """The store the role's window_state_file and window_state_url name: PostgreSQL for a URL,
+    the state file otherwise."""
+    # Both stores are imported at the top of this module, which the controller loads before it forks
+    # a worker per host and task: imported in each worker, psycopg alone cost 0.3 s per task.
+    if state_url and state_file:
+        raise WindowError(store_messages.both_stores())
+    if state_url:
+        return PostgresStore.of(state_url, lock_timeout=lock_timeout, notify=notify)
+    return StateFile.of(state_file, lock_timeout=lock_timeout, notify=notify)
 
 
 def masked(result, secrets):

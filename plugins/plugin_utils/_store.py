@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import store as messages
 
 # When a wait for a lock says what it waits for: after the first number of seconds, then every
@@ -99,17 +98,3 @@ def drop_legacy(records, host, service):
         del entries[service]
         if not entries:
             del records.legacy[host]
-
-
-def open_store(state_file, state_url, lock_timeout, notify):
-    """The store the role's window_state_file and window_state_url name: PostgreSQL for a URL,
-    the state file otherwise."""
-    # Imported here: each imports this module's Records and RecordStore.
-    from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
-    from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
-
-    if state_url and state_file:
-        raise WindowError(messages.both_stores())
-    if state_url:
-        return PostgresStore.of(state_url, lock_timeout=lock_timeout, notify=notify)
-    return StateFile.of(state_file, lock_timeout=lock_timeout, notify=notify)
