@@ -144,21 +144,22 @@ def test_arcgis_bad_input_fails_before_any_request(arcgis_server, run_module, ar
 
 
 # -- TLS ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("module, server_fixture, args", [
-    ("ucs_server_mode", "ucs_server", {"mode": "maintenance"}),
-    ("arcgis_site_mode", "arcgis_server", {"mode": "read_only", "username": "admin", "password": "admin"}),
+@pytest.mark.parametrize("module, server_fixture, args, back", [
+    ("ucs_server_mode", "ucs_server", {"mode": "maintenance"}, "production"),
+    ("arcgis_site_mode", "arcgis_server", {"mode": "read_only", "username": "admin", "password": "admin"}, "editable"),
 ])
-def test_tls_verified_by_default_then_ca_path_then_off(request, run_module, module, server_fixture, args):
+def test_tls_verified_by_default_then_ca_path_then_off(request, run_module, module, server_fixture, args, back):
     server = request.getfixturevalue(server_fixture)(tls=True)
     refused = run_module(module, dict(args, url=server.url))
     assert refused.failed
     assert "TLS certificate verification failed" in refused.msg and "self-signed certificate" in refused.msg
     assert "ca_path" in refused.msg and "Nothing was changed" in refused.msg
     assert server.requests == []
-    trusted = run_module(module, dict(args, url=server.url, ca_path=DEFAULT_CERT, wait=False))
-    assert not trusted.failed, trusted.msg
-    unverified = run_module(module, dict(args, url=server.url, validate_certs=False, wait=False))
-    assert not unverified.failed, unverified.msg
+    # Waited for: a switch still under way would refuse the next run's.
+    trusted = run_module(module, dict(args, url=server.url, ca_path=DEFAULT_CERT))
+    assert trusted.result["changed"] and not trusted.failed, trusted.msg
+    unverified = run_module(module, dict(args, mode=back, url=server.url, validate_certs=False, wait=False))
+    assert unverified.result["changed"] and not unverified.failed, unverified.msg
 
 
 @pytest.mark.parametrize("module, server_fixture, args", [
