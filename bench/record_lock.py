@@ -144,9 +144,11 @@ def report(scale):
         "transaction, connection included, beside it)." % (
             scale["lock"]["samples"], next(iter(stores.values()))["servers"]), "",
         "Transactions per phase: counted in the run, from the state file after each of the role's phases, never "
-        "from the code: every transaction advances the sequence of each entry it writes by one, and one "
-        "transaction per host writes all of its entries (enter opening them, exit leaving them), so a host's "
-        "transactions are its entries' advances, less its entries, plus one (scale._transactions). Share: "
+        "from the code: the commits, by SQLite's file change counter in the database's header, which every "
+        "transaction that writes advances by one (a transaction that only checks an entry, as enter's note before "
+        "a switch it noted moments earlier, commits nothing and is not counted). Per host: the writes to its "
+        "entries, by their sequences, which every write advances by one (one commit may write several: enter "
+        "opening a host's entries, exit leaving them, confirm noting them). Share: "
         "transactions times the mean time under the lock, over the phase's measured time (a phase run with the "
         "state file): what the lock costs at most when every write waited for every other, as the state file's "
         "do.", "",
@@ -157,14 +159,15 @@ def report(scale):
             name, entry["servers"], entry["bytes"] / 1024, entry["median_seconds"] * 1000,
             entry["mean_seconds"] * 1000, entry["p90_seconds"] * 1000, entry["mean_transaction_seconds"] * 1000))
     names = list(stores)
-    lines += ["", "| hosts | forks | phase | transactions counted, each round | per host, last round | phase (s) | "
+    lines += ["", "| hosts | forks | phase | transactions counted, each round | entry writes per host, last round "
+              "| phase (s) | "
               + " | ".join("under the lock (s), %s | share, %s" % (name, name) for name in names) + " |",
               "| ---: | ---: | --- | ---: | --- | ---: |" + " ---: | ---: |" * len(names)]
     for row, phase, _transactions, by_name in shares(scale):
         rounds = [r["role_" + phase] for r in row["rounds"]]
         lines.append("| %d | %d | %s | %s | %s | %.1f | " % (
             row["hosts"], row["forks"], phase, ", ".join("%d" % r["transactions"] for r in rounds),
-            harness.spread_text(rounds[-1]["transactions_per_host"]),
+            harness.spread_text(rounds[-1]["entry_writes_per_host"]),
             row["median"]["role_" + phase]["seconds"])
             + " | ".join("%.1f | %.1f%%" % (by_name[name][0], by_name[name][1] * 100) for name in names) + " |")
     return lines + [""]

@@ -81,7 +81,7 @@ def _round(fleet, inventory, forks, round_number, floor, workdir):
     measures = {}
     if os.path.exists(state_file):
         os.remove(state_file)
-    sequences = {}
+    sequences, commits = {}, 0
     for index, phase in enumerate(PHASES):
         playbooks = [("floor", floor), ("role", "opsmodes.maintenance." + phase)]
         if (index + round_number) % 2:
@@ -98,8 +98,9 @@ def _round(fleet, inventory, forks, round_number, floor, workdir):
                 run.check("the debug floor beside " + phase)
             else:
                 before, sequences = sequences, _sequences(state_file)
-                by_host = _transactions(fleet.host_of_key(), before, sequences)
-                measure.update(transactions=sum(by_host.values()), transactions_per_host=harness.spread(by_host),
+                by_host = _entry_writes(fleet.host_of_key(), before, sequences)
+                earlier, commits = commits, _commits(state_file)
+                measure.update(transactions=commits - earlier, entry_writes_per_host=harness.spread(by_host),
                                requests=fleet.requests_per_server(), max_requests=fleet.max_requests(),
                                misplaced=len(fleet.misplaced(PHASES[phase])))
             measures["%s_%s" % (name, phase)] = measure
@@ -129,16 +130,23 @@ def _sequences(state_file):
     return {key: entry["sequence"] for key, entry in StateFile(state_file).read().servers.items()}
 
 
-def _transactions(host_of_key, before, after):
-    """{host: the transactions its phase wrote}, from its entries' sequences before and after the
-    phase. Every transaction advances the sequence of each entry it writes by one (a new entry
-    starts at 1). One transaction of a host's phase writes all its entries (enter opening them,
-    exit leaving them); every other one writes one entry. So a host's transactions are the sum of
-    its entries' advances, less its entries, plus one."""
-    advances = {}
+def _entry_writes(host_of_key, before, after):
+    """{host: the writes to its entries in the phase}, from their sequences before and after it:
+    every write advances an entry's sequence by one (a new entry starts at 1)."""
+    writes = {}
     for key, sequence in after.items():
-        advances.setdefault(host_of_key[key], []).append(sequence - before.get(key, 0))
-    return {host: sum(steps) - len(steps) + 1 for host, steps in advances.items()}
+        writes[host_of_key[key]] = writes.get(host_of_key[key], 0) + sequence - before.get(key, 0)
+    return writes
+
+
+def _commits(state_file):
+    """The state file's commits so far: SQLite's file change counter (bytes 24 to 27 of the
+    header), which every transaction that writes advances by one, in a rollback journal's mode; none
+    before the file is made."""
+    if not os.path.exists(state_file):
+        return 0
+    with open(state_file, "rb") as stream:
+        return int.from_bytes(stream.read(28)[24:28], "big")
 
 
 # -- report ----------------------------------------------------------------------------------------

@@ -116,13 +116,17 @@ class Enter(Phase):
         self.run_all(calls, "switched")
 
     def note_each_switch_done(self, plan):
-        for item in plan:
-            if item.action != SWITCH or item.failed or self.check_mode:
-                continue
-            try:
-                self.journal.note(self.target(item), item, requested=None, handle=None)
-            except WindowError as exc:
-                item.failed, item.msg = True, messages.replaced(exc, self.target(item), True)
+        done = [item for item in plan if item.action == SWITCH and not item.failed]
+        if self.check_mode or not done:
+            return
+        try:
+            refused = self.journal.note_each([(self.target(item), item, None, {"requested": None, "handle": None})
+                                              for item in done])
+        except WindowError as exc:
+            refused = {item.service: exc for item in done}
+        for item in done:
+            if item.service in refused:
+                item.failed, item.msg = True, messages.replaced(refused[item.service], self.target(item), True)
 
     def put_back_what_this_enter_switched(self, plan, failed):
         """The work must not run on this host, and what this enter switched goes back now: this

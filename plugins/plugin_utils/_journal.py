@@ -102,20 +102,61 @@ class Journal:
         must not meet a switch sent behind it. Another run may have acted on the server meanwhile
         (an exit, or a worker that kill -9 of ansible-playbook left running): then nothing is
         written and RecordReplaced says why; a closing of the same window that another run of it
-        wrote stays. `closing` is (time, note) to close the entry with."""
+        wrote stays. `closing` is (time, note) to close the entry with; with neither `closing`
+        nor `changes`, the entry is only checked."""
         with self.changing() as records:
-            # With no record to write to, the entry this run acts on is the copy it chose.
-            current = item.entry if self.read_only else records.servers.get(target.key)
-            if closing and closed_in_window(current, item):
-                return current
-            holders = set(current.get("holders") or []) if current else set()
-            sole = item.action in (PUT_BACK, CLOSE)
-            if current is None or current["window"] != item.window or not record.is_open(current) \
-                    or self.host not in holders or sole and holders != {self.host} \
-                    or item.action == SWITCH and current.get("leaving"):
-                raise RecordReplaced(messages.record_replaced(target.key, self.location, current), current)
-            entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
-            self.put(records, target, entry)
+            entry = self._noted(records, target, item, closing, changes)
+        if entry is not None:
+            item.entry = entry
+        return entry
+
+    def note_each(self, notes):
+        """The notes [(target, item, closing, changes)] of several servers in one transaction,
+        one commit: each is checked and written as `note` does it. Returns {service: the
+        RecordReplaced of a note not written}; the others are written all the same."""
+        refused, written = {}, []
+        with self.changing() as records:
+            for target, item, closing, changes in notes:
+                try:
+                    written.append((item, self._noted(records, target, item, closing, changes)))
+                except RecordReplaced as exc:
+                    refused[item.service] = exc
+        for item, entry in written:
+            if entry is not None:
+                item.entry = entry
+        return refused
+
+    def _noted(self, records, target, item, closing, changes):
+        """`note`'s check and write in the transaction of `records`: the entry written (or
+        checked), or None for a closing another run of this window wrote."""
+        # With no record to write to, the entry this run acts on is the copy it chose.
+        current = item.entry if self.read_only else records.servers.get(target.key)
+        if closing and closed_in_window(current, item):
+            return None
+        holders = set(current.get("holders") or []) if current else set()
+        sole = item.action in (PUT_BACK, CLOSE)
+        if current is None or current["window"] != item.window or not record.is_open(current) \
+                or self.host not in holders or sole and holders != {self.host} \
+                or item.action == SWITCH and current.get("leaving"):
+            raise RecordReplaced(messages.record_replaced(target.key, self.location, current), current)
+        if not closing and not changes:
+            return current
+        entry = record.closed(current, *closing) if closing else record.advanced(current, **changes)
+        self.put(records, target, entry)
+        return entry
+
+    def note_sending(self, target, item):
+        """The note before a write goes out. Enter put its switch on the record when it opened
+        the entry: while the record holds that note, made less than record.NOTED_AHEAD ago, the
+        entry is only checked and nothing is written. A commit, with its flushes, is most of what
+        a phase spends under the record's lock."""
+        opened = (item.entry or {}).get("requested") if item.action == SWITCH else None
+        fresh = opened is not None and record.noted_since(item.entry, record.NOTED_AHEAD)
+        with self.changing() as records:
+            current = records.servers.get(target.key) or {}
+            kept = fresh and not self.read_only and current.get("requested") == opened
+            entry = self._noted(records, target, item, None,
+                                {} if kept else {"requested": record.utc_now(), "handle": None})
         item.entry = entry
         return entry
 
@@ -131,7 +172,7 @@ class Journal:
                 return
             if stage == "sending":
                 # Counted once noted: a note that fails stops the write before it goes out.
-                self.note(target, item, requested=record.utc_now(), handle=None)
+                self.note_sending(target, item)
             elif stage == "unsent":
                 self.note(target, item, requested=None, handle=None)
             elif isinstance(handle, str) and handle:

@@ -102,19 +102,20 @@ class Phase:
                 self.asking(item, item.target_mode, wait=wait)()
 
     def close_records(self, plan):
-        """Close the entries this phase put back or left as they were; a dry run only says so."""
+        """Close the entries this phase put back or left as they were, in one transaction; a dry
+        run only says so."""
         now = record.utc_now()
-        for item in plan:
-            if item.action not in (PUT_BACK, CLOSE) or item.failed or item.entry is None:
-                continue
-            closing = (now, messages.closing_note(item, self.host))
-            if self.check_mode:
+        closings = [(item, (now, messages.closing_note(item, self.host))) for item in plan
+                    if item.action in (PUT_BACK, CLOSE) and not item.failed and item.entry is not None]
+        if self.check_mode:
+            for item, closing in closings:
                 item.entry = record.closed(item.entry, *closing)
-                continue
-            try:
-                self.journal.note(self.target(item), item, closing=closing)
-            except RecordReplaced as exc:
-                item.failed, item.msg = True, str(exc)
+            return
+        if closings:
+            refused = self.journal.note_each([(self.target(item), item, closing, {}) for item, closing in closings])
+            for item, _closing in closings:
+                if item.service in refused:
+                    item.failed, item.msg = True, str(refused[item.service])
 
     # -- results ---------------------------------------------------------------------------------
     def requested(self, plan, **extra):

@@ -23,7 +23,10 @@ Every write advances `sequence`; a new window of the same server lists the earli
 are ordered by those, never by a clock: of two copies that neither orders, the one exit would act
 on cannot be told, and the window stops before any switch (`choose`). `requested` and `handle`
 say that a write went out (or was about to) and the server's job for it, so that whoever reads
-the mode next lets that write end first.
+the mode next lets that write end first. Enter notes its switch when it opens the entry, and sends
+it once the mode is read again, keeping that note when it is less than NOTED_AHEAD old: so a
+write may go out up to NOTED_AHEAD after its `requested`, and whoever waits for it waits as much
+longer.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ OPEN, CLOSED = "open", "closed"
 # Earlier windows an entry remembers: enough to order any copy an operator or AWX still holds.
 HISTORY_LENGTH = 20
 SOURCES = ("state_file", "window_records", "fact")
+# How long before its write a note on the record may have been made (see above), in seconds.
+NOTED_AHEAD = 2.0
 
 
 def utc_now():
@@ -161,10 +166,17 @@ def in_flight(entry):
     return bool(entry and entry.get("requested"))
 
 
+def noted_since(entry, seconds):
+    """The write on `entry` was noted less than `seconds` ago."""
+    # utc_now's times sort as they read; parsing one would cost each forked worker strptime's import.
+    return in_flight(entry) and entry["requested"] > utc_of(time.time() - seconds)
+
+
 def still_switching(entry, now, wait_timeout):
     """A write is on the record and may still take effect: it went out (or was about to) less
-    than `wait_timeout` ago. One older than that would have ended by now."""
-    return in_flight(entry) and epoch_of(entry["requested"]) + wait_timeout > epoch_of(now)
+    than `wait_timeout` ago, its note up to NOTED_AHEAD before it. One older than that would
+    have ended by now."""
+    return in_flight(entry) and epoch_of(entry["requested"]) + NOTED_AHEAD + wait_timeout > epoch_of(now)
 
 
 def settle_handle(entry, wait_timeout):
@@ -175,7 +187,7 @@ def settle_handle(entry, wait_timeout):
     if entry.get("handle"):
         return {"job": entry["handle"]}
     sent = epoch_of(entry["requested"])
-    return {"sent": sent, "until": sent + wait_timeout}
+    return {"sent": sent, "until": sent + NOTED_AHEAD + wait_timeout}
 
 
 def closed_but_in_maintenance(entry, live_mode):

@@ -7,6 +7,8 @@ file, and PostgreSQL that has stopped."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
@@ -15,15 +17,74 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal impo
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import SWITCH, PlannedServer
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
-from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_decide import UCS, opened, settings
+from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_decide import (
+    SITE, UCS, opened, settings)
 
 
-def switching(journal):
-    """Enter's plan item for UCS, its entry opened with the switch on the record, as enter writes it."""
-    entry = dict(opened(), requested=record.utc_now())
+def switching(journal, target=UCS, requested=None):
+    """Enter's plan item for `target`, its entry opened with the switch on the record, as enter writes it."""
+    entry = dict(opened(target=target), requested=requested or record.utc_now())
     with journal.changing() as records:
-        journal.put(records, UCS, entry)
-    return PlannedServer(service="ucs", key=UCS.key, action=SWITCH, entry=entry, window=entry["window"])
+        journal.put(records, target, entry)
+    return PlannedServer(service=target.name, key=target.key, action=SWITCH, entry=entry, window=entry["window"])
+
+
+def commits(journal):
+    """The state file's commits: SQLite's file change counter, in its header."""
+    with open(journal.location, "rb") as stream:
+        return int.from_bytes(stream.read(28)[24:28], "big")
+
+
+def test_a_switch_noted_as_its_entry_opened_goes_out_without_another_write(tmp_path):
+    """The open's note stands for the switch sent moments later: the entry is checked, not written."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = switching(journal)
+    opened_entry, before = item.entry, commits(journal)
+    noted = journal.on_write(UCS, item)
+    noted("sending", None)
+    assert noted.stages == ["sending"]
+    assert commits(journal) == before
+    assert journal.read().servers[UCS.key] == opened_entry == item.entry
+
+
+def test_a_switch_noted_longer_ago_is_noted_again_before_it_goes_out(tmp_path):
+    """A note older than NOTED_AHEAD would tell whoever waits for the switch a time it did not go
+    out at: it is written anew."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    long_ago = record.utc_of(time.time() - record.NOTED_AHEAD - 1)
+    item = switching(journal, requested=long_ago)
+    journal.on_write(UCS, item)("sending", None)
+    stored = journal.read().servers[UCS.key]
+    assert stored["sequence"] == item.entry["sequence"] == 2
+    assert stored["requested"] > long_ago and record.noted_since(stored, record.NOTED_AHEAD)
+
+
+def test_a_note_another_run_wrote_since_the_open_is_written_anew(tmp_path):
+    """Only this run's own note stands for its switch: one another run restamped is not it."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = switching(journal)
+    with journal.changing() as records:
+        journal.put(records, UCS, record.advanced(records.servers[UCS.key], requested=record.utc_now(), handle="j1"))
+    journal.on_write(UCS, item)("sending", None)
+    assert journal.read().servers[UCS.key]["sequence"] == 3
+    assert journal.read().servers[UCS.key]["handle"] is None
+
+
+def test_notes_of_several_servers_are_one_commit_each_checked(tmp_path):
+    """Confirm's notes: one commit for all, a server another run took over meanwhile refused
+    alone, the others written."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS, SITE)))
+    ucs, site = switching(journal), switching(journal, SITE)
+    with journal.changing() as records:
+        journal.put(records, SITE, record.advanced(records.servers[SITE.key], leaving="app2"))
+    before = commits(journal)
+    refused = journal.note_each([(target, item, None, {"requested": None, "handle": None})
+                                 for target, item in ((UCS, ucs), (SITE, site))])
+    assert list(refused) == ["arcgis"] and isinstance(refused["arcgis"], RecordReplaced)
+    assert commits(journal) == before + 1
+    stored = journal.read().servers
+    assert stored[UCS.key]["requested"] is None and ucs.entry == stored[UCS.key]
+    assert stored[SITE.key]["requested"] is not None and stored[SITE.key]["leaving"] == "app2"
 
 
 def test_enter_does_not_send_its_switch_once_an_exit_has_claimed_the_window(tmp_path):

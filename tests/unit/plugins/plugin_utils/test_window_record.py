@@ -168,9 +168,10 @@ def test_settle_handle():
     assert record.settle_handle(record.advanced(entry(), requested=T1, handle="job-7"), 60) == {"job": "job-7"}
     sent = record.epoch_of(T1)
     assert sent == 1795518000.0
-    assert record.settle_handle(record.advanced(entry(), requested=T1), 60) == {"sent": sent, "until": sent + 60}
+    # A switch may go out up to NOTED_AHEAD after its note: who waits for it waits as much longer.
+    assert record.settle_handle(record.advanced(entry(), requested=T1), 60) == {"sent": sent, "until": sent + 62}
     assert record.settle_handle(record.advanced(entry(), requested=T1, handle=None), 7.5) == \
-        {"sent": sent, "until": sent + 7.5}
+        {"sent": sent, "until": sent + 9.5}
     assert abs(record.epoch_of(record.utc_now()) - time.time()) < 5
 
 
@@ -360,3 +361,15 @@ def test_a_write_on_the_record_may_still_switch_only_within_wait_timeout():
     entry = dict(record.new_entry("ucs", URL, "production", "maintenance", "app1", "ops", T0), requested=T0)
     assert record.still_switching(entry, T1, 7200) and not record.still_switching(entry, T1, 1800)
     assert not record.still_switching(dict(entry, requested=None), T1, 7200)
+    # T1 is an hour after T0: a switch noted at T0 went out by NOTED_AHEAD later, and may take effect
+    # until wait_timeout after that.
+    assert record.still_switching(entry, T1, 3600 - record.NOTED_AHEAD + 0.5)
+    assert not record.still_switching(entry, T1, 3600 - record.NOTED_AHEAD)
+
+
+def test_a_note_is_recent_by_the_clock():
+    entry = dict(record.new_entry("ucs", URL, "production", "maintenance", "app1", "ops", T0), requested=None)
+    assert not record.noted_since(entry, 2.0)
+    assert record.noted_since(dict(entry, requested=record.utc_now()), 2.0)
+    assert not record.noted_since(dict(entry, requested=record.utc_of(time.time() - 2.5)), 2.0)
+    assert not record.noted_since(dict(entry, requested=T0), 2.0)
