@@ -23,6 +23,7 @@ import sys
 
 from ansible_collections.opsmodes.maintenance.bench import harness, record_lock
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
+from ansible_collections.opsmodes.maintenance.tests.support.state_file import commits as state_file_commits
 
 PHASES = {"enter": "maintenance_mode", "exit": "normal_mode"}
 FLOOR_PER_HOST, FLOOR_ONCE = 4, 1
@@ -99,7 +100,7 @@ def _round(fleet, inventory, forks, round_number, floor, workdir):
             else:
                 before, sequences = sequences, _sequences(state_file)
                 by_host = _entry_writes(fleet.host_of_key(), before, sequences)
-                earlier, commits = commits, _commits(state_file)
+                earlier, commits = commits, state_file_commits(state_file)
                 measure.update(transactions=commits - earlier, entry_writes_per_host=harness.spread(by_host),
                                requests=fleet.requests_per_server(), max_requests=fleet.max_requests(),
                                misplaced=len(fleet.misplaced(PHASES[phase])))
@@ -137,16 +138,6 @@ def _entry_writes(host_of_key, before, after):
     for key, sequence in after.items():
         writes[host_of_key[key]] = writes.get(host_of_key[key], 0) + sequence - before.get(key, 0)
     return writes
-
-
-def _commits(state_file):
-    """The state file's commits so far: SQLite's file change counter (bytes 24 to 27 of the
-    header), which every transaction that writes advances by one, in a rollback journal's mode; none
-    before the file is made."""
-    if not os.path.exists(state_file):
-        return 0
-    with open(state_file, "rb") as stream:
-        return int.from_bytes(stream.read(28)[24:28], "big")
 
 
 # -- report ----------------------------------------------------------------------------------------

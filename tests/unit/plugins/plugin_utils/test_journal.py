@@ -17,6 +17,7 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal impo
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import SWITCH, PlannedServer
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
+from ansible_collections.opsmodes.maintenance.tests.support.state_file import commits
 from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_decide import (
     SITE, UCS, opened, settings)
 
@@ -29,21 +30,15 @@ def switching(journal, target=UCS, requested=None):
     return PlannedServer(service=target.name, key=target.key, action=SWITCH, entry=entry, window=entry["window"])
 
 
-def commits(journal):
-    """The state file's commits: SQLite's file change counter, in its header."""
-    with open(journal.location, "rb") as stream:
-        return int.from_bytes(stream.read(28)[24:28], "big")
-
-
 def test_a_switch_noted_as_its_entry_opened_goes_out_without_another_write(tmp_path):
     """The open's note stands for the switch sent moments later: the entry is checked, not written."""
     journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
     item = switching(journal)
-    opened_entry, before = item.entry, commits(journal)
+    opened_entry, before = item.entry, commits(journal.location)
     noted = journal.on_write(UCS, item)
     noted("sending", None)
     assert noted.stages == ["sending"]
-    assert commits(journal) == before
+    assert commits(journal.location) == before
     assert journal.read().servers[UCS.key] == opened_entry == item.entry
 
 
@@ -77,11 +72,11 @@ def test_notes_of_several_servers_are_one_commit_each_checked(tmp_path):
     ucs, site = switching(journal), switching(journal, SITE)
     with journal.changing() as records:
         journal.put(records, SITE, record.advanced(records.servers[SITE.key], leaving="app2"))
-    before = commits(journal)
+    before = commits(journal.location)
     refused = journal.note_each([(target, item, None, {"requested": None, "handle": None})
                                  for target, item in ((UCS, ucs), (SITE, site))])
     assert list(refused) == ["arcgis"] and isinstance(refused["arcgis"], RecordReplaced)
-    assert commits(journal) == before + 1
+    assert commits(journal.location) == before + 1
     stored = journal.read().servers
     assert stored[UCS.key]["requested"] is None and ucs.entry == stored[UCS.key]
     assert stored[SITE.key]["requested"] is not None and stored[SITE.key]["leaving"] == "app2"
