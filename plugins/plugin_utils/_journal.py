@@ -147,14 +147,15 @@ class Journal:
 
     def note_sending(self, target, item):
         """The note before a write goes out. Enter put its switch on the record when it opened
-        the entry: while the record holds that note, made less than record.NOTED_AHEAD ago, the
-        entry is only checked and nothing is written. A commit, with its flushes, is most of what
-        a phase spends under the record's lock."""
+        the entry: while the record holds that note, made less than record.NOTED_AHEAD before this
+        check (the write follows it at once), the entry is only checked and nothing is written. A
+        commit, with its flushes, is most of what a phase spends under the record's lock."""
         opened = (item.entry or {}).get("requested") if item.action == SWITCH else None
-        fresh = opened is not None and record.noted_since(item.entry, record.NOTED_AHEAD)
         with self.changing() as records:
+            # Judged once the lock is held: waiting for it may have aged the note.
             current = records.servers.get(target.key) or {}
-            kept = fresh and not self.read_only and current.get("requested") == opened
+            kept = opened is not None and not self.read_only and current.get("requested") == opened \
+                and record.noted_since(current, record.NOTED_AHEAD)
             entry = self._noted(records, target, item, None,
                                 {} if kept else {"requested": record.utc_now(), "handle": None})
         item.entry = entry

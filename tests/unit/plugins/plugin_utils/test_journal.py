@@ -7,6 +7,7 @@ file, and PostgreSQL that has stopped."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -52,6 +53,28 @@ def test_a_switch_noted_longer_ago_is_noted_again_before_it_goes_out(tmp_path):
     stored = journal.read().servers[UCS.key]
     assert stored["sequence"] == item.entry["sequence"] == 2
     assert stored["requested"] > long_ago and record.noted_since(stored, record.NOTED_AHEAD)
+
+
+def test_a_note_that_aged_while_its_run_waited_for_the_lock_is_written_anew(tmp_path):
+    """NOTED_AHEAD bounds the time from the note to the write, which follows the check at once: a
+    note fresh when the run asked for the lock, and older than NOTED_AHEAD by the time it got it,
+    is written anew."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = switching(journal, requested=record.utc_of(time.time() - record.NOTED_AHEAD + 0.5))
+    noted = journal.on_write(UCS, item)
+    outcome = {}
+    with journal.changing():
+        sender = threading.Thread(target=lambda: outcome.update(entry=noted("sending", None)))
+        sender.start()
+        deadline = time.monotonic() + 10
+        while record.noted_since(item.entry, record.NOTED_AHEAD):
+            assert time.monotonic() < deadline
+            sender.join(0.05)
+        assert sender.is_alive(), "the sending note waits for the lock held here"
+    sender.join(10)
+    stored = journal.read().servers[UCS.key]
+    assert noted.stages == ["sending"]
+    assert stored["sequence"] == 2 and record.noted_since(stored, record.NOTED_AHEAD)
 
 
 def test_a_note_another_run_wrote_since_the_open_is_written_anew(tmp_path):
