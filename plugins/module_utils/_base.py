@@ -125,7 +125,10 @@ def http_session(params, secrets):
                        retries=params["retries"], secrets=secrets)
 
 
-def _service(api, params, secrets):
+def mode_service(api, params, secrets=None):
+    """The client of one server (a ModeService on its own HTTP session); ModeFailure for options
+    that cannot reach it. A caller that runs several converges or follows on one server within one
+    task may make it once and pass it to each: one session kept alive, and one ArcGIS token."""
     try:
         validate_params(params)
         return api.service(http_session(params, set() if secrets is None else secrets), params)
@@ -133,7 +136,7 @@ def _service(api, params, secrets):
         raise ModeFailure(str(exc), mode=None)
 
 
-def converge(api, params, check_mode=False, want_diff=False, secrets=None, settle=None, on_write=None):
+def converge(api, params, check_mode=False, want_diff=False, secrets=None, settle=None, on_write=None, service=None):
     """Bring one server to `params['mode']`: read, compare, write only when it differs, wait.
     Returns the task result; raises ModeFailure, whose message names the server's mode, or says
     that nothing was changed.
@@ -142,8 +145,9 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     `on_write(stage, handle)` is told of a write just before it is sent ("sending", None) and as
     soon as the server has answered it ("sent", the handle `write` returned), before the wait: the
     role records both. With `params['wait']` false, a write the server took is not waited for: the
-    result's `pending_switch` says what to let end (`follow`, or a later run's `settle`)."""
-    service = _service(api, params, secrets)
+    result's `pending_switch` says what to let end (`follow`, or a later run's `settle`). `service`
+    is the server's client from `mode_service`, made here when not given."""
+    service = service or mode_service(api, params, secrets)
     wanted = params["mode"]
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
@@ -189,11 +193,11 @@ def pending_switch(handle, sent, wait_timeout):
     return {"sent": sent, "until": sent + wait_timeout}
 
 
-def follow(api, params, handle, previous, secrets=None):
+def follow(api, params, handle, previous, secrets=None, service=None):
     """Wait for a write that converge sent with `params['wait']` false (its `handle`) to take
     effect: the role requests every host's switch first, then waits for them all, so that a
     batch of forks does not wait out one host's switch before the next host's starts."""
-    service = _service(api, params, secrets)
+    service = service or mode_service(api, params, secrets)
     started = time.monotonic()
     return _wait(service, params["mode"], handle, started, started + params["wait_timeout"], previous,
                  dict(changed=True, mode=params["mode"], previous_mode=previous, elapsed=0.0))

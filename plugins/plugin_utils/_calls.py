@@ -20,7 +20,8 @@ from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure, converge, follow
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import (
+    ModeFailure, converge, follow, mode_service)
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import HAS_REQUESTS
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import calls as messages
 
@@ -67,9 +68,21 @@ class ServerCalls:
 
 
 class InProcess(ServerCalls):
-    """The modules' code, here, a thread per server: a host's services switch at the same time."""
+    """The modules' code, here, a thread per server: a host's services switch at the same time.
+    Each server has one client for the whole task, as a module run has: the session that read the
+    mode is kept alive for the write, and an ArcGIS token is generated once, not once per call."""
 
     runs_here = True
+
+    def __init__(self, secrets, notify):
+        super().__init__(secrets, notify)
+        self.services = {}
+
+    def service(self, target, options):
+        """`target`'s client; made at its first call. A server's calls run one after the other."""
+        if target.key not in self.services:
+            self.services[target.key] = mode_service(target.service.api, options, self.secrets)
+        return self.services[target.key]
 
     def module_task(self, service, options, environment, check_mode, diff, invocation, action):
         """A module's task as the module would run it and return it: its options validated (the
@@ -97,13 +110,15 @@ class InProcess(ServerCalls):
     def converge(self, target, options, check_mode=False, want_diff=False, settle=None, on_write=None):
         try:
             return converge(target.service.api, options, check_mode=check_mode, want_diff=want_diff,
-                            secrets=self.secrets, settle=settle, on_write=on_write)
+                            secrets=self.secrets, settle=settle, on_write=on_write,
+                            service=self.service(target, options))
         except ModeFailure as failure:
             return failed(failure)
 
     def follow(self, target, options, pending, previous):
         try:
-            return follow(target.service.api, options, (pending or {}).get("job"), previous, secrets=self.secrets)
+            return follow(target.service.api, options, (pending or {}).get("job"), previous, secrets=self.secrets,
+                          service=self.service(target, options))
         except ModeFailure as failure:
             return failed(failure)
 

@@ -164,6 +164,22 @@ def test_enter_records_before_it_switches_and_exit_twice_is_safe(operator, serve
     assert modes(ucs, site, ucs2) == BEFORE
 
 
+def test_each_server_has_one_client_per_task(operator, servers):
+    """A task reads a server's mode, then writes to it: one session kept alive for both, and for an
+    ArcGIS site one token per task (enter's two tasks are two processes), not one per call."""
+    ucs, site, ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1"})
+    assert entered.returncode == 0, entered.output
+    up_to_the_write = ucs.requests[:ucs.requests.index(posts(ucs)[0]) + 1]
+    assert [r["method"] for r in up_to_the_write] == ["GET", "GET", "POST"]
+    assert len({r["client_port"] for r in up_to_the_write}) == 1
+    assert len(site.requests_to("/generateToken")) == 2
+    assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
+    assert len(site.requests_to("/generateToken")) == 4
+    assert modes(ucs, site, ucs2) == BEFORE
+
+
 def test_enter_twice_keeps_the_first_record(operator, servers):
     ucs, site, ucs2, hosts = servers()
     operator.hosts(hosts, **ARCGIS_LOGIN)
