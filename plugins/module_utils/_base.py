@@ -119,8 +119,9 @@ def validate_params(params):
 
 
 def http_session(params, secrets):
-    """The HTTP session of one run. `secrets` is shared by reference: a secret learnt at run time
-    (a generated token) is then masked in excerpts and in results alike."""
+    """The HTTP session of one module run, or of one server's client for a task. `secrets` is
+    shared by reference: a secret learnt at run time (a generated token) is then masked in excerpts
+    and in results alike."""
     return HttpSession(validate_certs=params["validate_certs"], ca_path=params["ca_path"], timeout=params["timeout"],
                        retries=params["retries"], secrets=secrets)
 
@@ -147,7 +148,7 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     role records both. With `params['wait']` false, a write the server took is not waited for: the
     result's `pending_switch` says what to let end (`follow`, or a later run's `settle`). `service`
     is the server's client from `mode_service`, made here when not given."""
-    service = service or mode_service(api, params, secrets)
+    service = service if service is not None else mode_service(api, params, secrets)
     wanted = params["mode"]
     started = time.monotonic()
     deadline = started + params["wait_timeout"]
@@ -197,7 +198,7 @@ def follow(api, params, handle, previous, secrets=None, service=None):
     """Wait for a write that converge sent with `params['wait']` false (its `handle`) to take
     effect: the role requests every host's switch first, then waits for them all, so that a
     batch of forks does not wait out one host's switch before the next host's starts."""
-    service = service or mode_service(api, params, secrets)
+    service = service if service is not None else mode_service(api, params, secrets)
     started = time.monotonic()
     return _wait(service, params["mode"], handle, started, started + params["wait_timeout"], previous,
                  dict(changed=True, mode=params["mode"], previous_mode=previous, elapsed=0.0))

@@ -3,7 +3,8 @@
 # Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
 # SPDX-License-Identifier: BSD-2-Clause
 # For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
-"""The HTTP layer both API clients stand on: one keep-alive session per module run, TLS
+"""The HTTP layer both API clients stand on: one keep-alive session per module run (in the
+role's engine, per server and task), TLS
 verification unless the user turns it off, a total deadline for every request, retries with
 backoff inside the caller's deadline, and one error type that never carries a secret."""
 
@@ -92,7 +93,7 @@ def transient(error):
 
 
 class HttpSession:
-    """One requests session for one module run.
+    """One requests session for one module run, or in the role's engine for one server and task.
 
     `secrets` are strings (passwords, tokens) that are cut out of every excerpt of a server's
     answer before it can reach a message: a server that echoes a request must not leak it.
@@ -122,7 +123,8 @@ class HttpSession:
             self.secrets.add(value)
 
     def scrub(self, text):
-        for secret in self.secrets:
+        # A copy: the set is shared with the task's other servers, whose threads may add a token meanwhile.
+        for secret in tuple(self.secrets):
             if not secret:
                 continue
             text = text.replace(secret, "********")

@@ -140,6 +140,8 @@ class UcsClient(ModeService):
         """Ask for `wanted`. When the server refuses because a switch is running (a colleague's,
         or an interrupted run's), wait for that switch to end and ask again if it did not end in
         `wanted`: a new request after a refusal, not a resend of one whose fate is unknown."""
+        # The role keeps one client per server for a whole task: an earlier write's answer is not this one's.
+        self.undocumented_answer = None
         refusals = 0
         while True:
             answer = self.request_mode(wanted)

@@ -76,13 +76,15 @@ class InProcess(ServerCalls):
 
     def __init__(self, secrets, notify):
         super().__init__(secrets, notify)
-        self.services = {}
+        self.clients = {}
 
-    def service(self, target, options):
-        """`target`'s client; made at its first call. A server's calls run one after the other."""
-        if target.key not in self.services:
-            self.services[target.key] = mode_service(target.service.api, options, self.secrets)
-        return self.services[target.key]
+    def client(self, target, options):
+        """`target`'s client, made at its first call from the options that reach the server, which
+        are the same for all its calls (only the mode, `wait` and `pending_switch` differ). One
+        server's calls run one after the other; a client that could not be made is not kept."""
+        if target.key not in self.clients:
+            self.clients[target.key] = mode_service(target.service.api, options, self.secrets)
+        return self.clients[target.key]
 
     def module_task(self, service, options, environment, check_mode, diff, invocation, action):
         """A module's task as the module would run it and return it: its options validated (the
@@ -111,14 +113,14 @@ class InProcess(ServerCalls):
         try:
             return converge(target.service.api, options, check_mode=check_mode, want_diff=want_diff,
                             secrets=self.secrets, settle=settle, on_write=on_write,
-                            service=self.service(target, options))
+                            service=self.client(target, options))
         except ModeFailure as failure:
             return failed(failure)
 
     def follow(self, target, options, pending, previous):
         try:
             return follow(target.service.api, options, (pending or {}).get("job"), previous, secrets=self.secrets,
-                          service=self.service(target, options))
+                          service=self.client(target, options))
         except ModeFailure as failure:
             return failed(failure)
 

@@ -174,6 +174,9 @@ def test_each_server_has_one_client_per_task(operator, servers):
     up_to_the_write = ucs.requests[:ucs.requests.index(posts(ucs)[0]) + 1]
     assert [r["method"] for r in up_to_the_write] == ["GET", "GET", "POST"]
     assert len({r["client_port"] for r in up_to_the_write}) == 1
+    asked_until_the_update = site.requests[:site.requests.index(posts(site)[0]) + 1]
+    assert [r["path"].rsplit("/", 1)[-1] for r in asked_until_the_update] == ["generateToken", "mode", "mode", "update"]
+    assert len({dict(parse_qsl(r["body"]))["token"] for r in asked_until_the_update[1:]}) == 1
     assert len(site.requests_to("/generateToken")) == 2
     assert operator.run("exit", {"window_hosts": "app1"}).returncode == 0
     assert len(site.requests_to("/generateToken")) == 4

@@ -11,8 +11,11 @@ import os
 
 import pytest
 
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import ModeFailure
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._calls import (
     InProcess, OnDelegate, calls_for, task_environment)
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._settings import Target, validated
 
 
 @pytest.mark.parametrize("transport, changes, path", [
@@ -36,3 +39,22 @@ def test_the_task_environment_is_the_modules_while_it_runs_and_only_then(monkeyp
             raise RuntimeError("the module failed")
     assert os.environ["UCS_URL"] == "https://controller.example.com"
     assert "UCS_USERNAME" not in os.environ and "UCS_RETRIES" not in os.environ
+
+
+def ucs_target(url, **options):
+    params = validated(SERVICES["ucs"], dict(options, url=url, mode="maintenance"), "app1", set())
+    return Target(SERVICES["ucs"], dict(params, normal_mode="production"))
+
+
+def test_a_server_has_one_client_for_the_task_and_one_that_could_not_be_made_is_not_kept(tmp_path):
+    calls = InProcess(set(), None)
+    target = ucs_target("https://ucs1.example.com/cs")
+    client = calls.client(target, target.options("maintenance"))
+    assert calls.client(target, target.options("production", wait=False, pending_switch={"job": "j1"})) is client
+    other = ucs_target("https://ucs2.example.com/cs")
+    assert calls.client(other, other.options("maintenance")) is not client
+    unreadable = ucs_target("https://ucs3.example.com/cs", ca_path=str(tmp_path / "missing.pem"))
+    for _attempt in range(2):
+        with pytest.raises(ModeFailure, match="missing.pem does not exist"):
+            calls.client(unreadable, unreadable.options("maintenance"))
+    assert set(calls.clients) == {target.key, other.key}
