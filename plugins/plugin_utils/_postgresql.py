@@ -124,8 +124,10 @@ class PostgresStore(RecordStore):
 
     def _begin(self, connection):
         """Begin a transaction; returns the notices of its lock waits, which share one deadline.
-        Its settings end with it: a pooler in transaction mode (PgBouncer) hands the connection on."""
-        connection.execute("BEGIN")
+        Its settings end with it: a pooler in transaction mode (PgBouncer) hands the connection on.
+        Read committed whatever the database's default: what is read once a lock is taken must be
+        what the lock's last holder wrote, not a snapshot from before the wait."""
+        connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         connection.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
                            (str(IDLE_IN_TRANSACTION * 1000),))
         return LockNotices(self.lock_timeout, self.notify, None)
@@ -147,6 +149,8 @@ class PostgresStore(RecordStore):
         if comment is None and create:
             # Two first runs at once: the second finds the table the first made once it may go on.
             self._take(connection, notices, CREATING, False, messages.table_making_lock(self.location))
+            comment = _table_comment(connection)
+        if comment is None and create:
             connection.execute("CREATE TABLE IF NOT EXISTS %s (server text PRIMARY KEY, entry text NOT NULL)" % TABLE)
             connection.execute("COMMENT ON TABLE %s IS '%s'" % (TABLE, TABLE_COMMENT))
             comment = _table_comment(connection)
@@ -280,9 +284,14 @@ def _may_create(connection, location):
 
 
 def _table_comment(connection):
-    row = connection.execute("SELECT to_regclass(%s) IS NOT NULL, obj_description(to_regclass(%s), 'pg_class')",
-                             (TABLE, TABLE)).fetchone()
-    return (row[1] or "") if row[0] else None
+    """The records' table's comment, "" for none; None when there is no such table. Both are read
+    in the statement's snapshot: to_regclass alone looks in the catalogs as they are now, and would
+    show a table that another run made just after the snapshot was taken, without its comment."""
+    row = connection.execute(
+        "SELECT description FROM pg_class LEFT JOIN pg_description ON objoid = pg_class.oid "
+        "AND classoid = 'pg_class'::regclass AND objsubid = 0 WHERE pg_class.oid = to_regclass(%s)",
+        (TABLE,)).fetchone()
+    return None if row is None else (row[0] or "")
 
 
 def _roll_back(connection):

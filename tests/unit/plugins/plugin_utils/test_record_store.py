@@ -16,13 +16,14 @@ import time
 
 import pytest
 
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _postgresql
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record, _store as store_module
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql_connection import public_url
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._record import CLOSED, OPEN
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
-from ansible_collections.opsmodes.maintenance.tests.support.postgresql import EMULATOR_CERT, PostgresCluster
+from ansible_collections.opsmodes.maintenance.tests.support.postgresql import EMULATOR_CERT, PostgresCluster, identifier
 from ansible_collections.opsmodes.maintenance.tests.unit.plugins.plugin_utils.test_window_record import (
     KEY, T0, T1, entry)
 
@@ -368,6 +369,37 @@ def _first_write(backend, number, start):
 def test_first_runs_at_once_make_the_table_once(postgresql_backend):
     run_together([(_first_write, (postgresql_backend, number)) for number in range(5)])
     assert len(postgresql_backend.store().read().servers) == 5
+
+
+def test_a_table_made_after_a_snapshot_is_seen_whole_or_not_at_all(postgresql_backend, postgresql):
+    """A statement finds a table by name in the catalogs as they are now, and reads rows as its
+    snapshot has them: a table another first run made and commented just after the snapshot must
+    not look like a table without the comment, someone else's."""
+    import psycopg
+
+    reader = postgresql.connect()
+    reader.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        assert _postgresql._table_comment(reader) is None
+        postgresql_backend.store().check()
+        # A catalog this transaction has not read yet: its lock brings the other run's changes to the catalogs.
+        reader.execute("SELECT count(*) FROM pg_am")
+        assert _postgresql._table_comment(reader) is None
+    finally:
+        reader.close()
+    with postgresql.connect() as fresh:
+        assert _postgresql._table_comment(fresh) == _postgresql.TABLE_COMMENT
+
+
+def test_a_database_whose_transactions_default_to_repeatable_read_loses_no_write(postgresql_backend, postgresql):
+    postgresql.cluster.sql("ALTER DATABASE %s SET default_transaction_isolation = 'repeatable read'"
+                           % identifier(postgresql.name))
+    writers, count = 3, 10
+    run_together([(_write_many, (postgresql_backend, number, count)) for number in range(writers)]
+                 + [(_write_one_server, (postgresql_backend, count))] * 3)
+    servers = postgresql_backend.store().read().servers
+    assert {servers[key]["sequence"] for key in servers if key != KEY} == {count}
+    assert servers[KEY]["sequence"] == 3 * count
 
 
 @pytest.mark.parametrize("url, message", [
