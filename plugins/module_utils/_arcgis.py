@@ -24,9 +24,9 @@ from ansible_collections.opsmodes.maintenance.plugins.module_utils._arcgis_docum
     number,
 )
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeService
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._poll import Poll
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
     ApiError,
-    Poll,
     validate_url,
 )
 

@@ -56,7 +56,8 @@ class ApiSpec:
 
 
 class ModeService:
-    """One server's mode, as `converge` needs it; ucs.py and arcgis.py implement it.
+    """One server's mode, as `converge` needs it; ucs.py and arcgis.py implement it, sending on
+    their HttpSession `http`.
 
     `document_key` names the document read last in results (`status`, `site_mode`).
     """
@@ -94,6 +95,10 @@ class ModeService:
 
 # `write`'s answer when the server may or may not have taken the write.
 PENDING = object()
+# A connection idle for longer may be closed by the server just as the write goes out on it, which
+# would leave the write unanswered: after a note on the record that took this long (its lock's
+# wait), the write opens a connection of its own.
+IDLE_BEFORE_WRITE = 5.0
 
 
 class ModeFailure(Exception):
@@ -173,7 +178,10 @@ def converge(api, params, check_mode=False, want_diff=False, secrets=None, settl
     sent = time.time()
     try:
         if on_write is not None:
+            noting = time.monotonic()
             on_write("sending", None)
+            if time.monotonic() - noting > IDLE_BEFORE_WRITE:
+                service.http.drop_connections()
         handle = service.write(wanted, deadline)
         if on_write is not None:
             on_write("sent", handle)

@@ -31,9 +31,6 @@ else:
 RETRY_STATUSES = frozenset((502, 503, 504))
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 4.0
-# Status polling: often enough that a task returns within half a second of the server
-# finishing, rarely enough that a switching server sees at most two requests a second.
-POLL_INTERVAL = 0.5
 EXCERPT_LENGTH = 300
 # What OpenSSL says when the other end answers TLS's hello in plain HTTP.
 _PLAIN_HTTP = re.compile(r"wrong version number|record layer failure|unknown protocol|packet length too long"
@@ -117,6 +114,10 @@ class HttpSession:
         adapter = DeadlineAdapter()
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, adapter)
+
+    def drop_connections(self):
+        """Close the kept-alive connections; the next request opens its own."""
+        self.session.close()
 
     def add_secret(self, value):
         if value:
@@ -254,49 +255,6 @@ def check_ca_path(ca_path):
     """A clear error, before any request, for a CA file that is not there or cannot be read."""
     if ca_path and not (os.path.isfile(ca_path) and os.access(ca_path, os.R_OK)):
         raise ApiError("ca_path %s %s" % (ca_path, "cannot be read" if os.path.exists(ca_path) else "does not exist"))
-
-
-def wait_until(probe, deadline):
-    """Call `probe()` every POLL_INTERVAL seconds, counted from the start of each call, until it
-    returns something other than None or a call made at the deadline has not. Returns that
-    value, or None when time ran out."""
-    while True:
-        started = time.monotonic()
-        outcome = probe()
-        if outcome is not None:
-            return outcome
-        now = time.monotonic()
-        if now >= deadline:
-            return None
-        # The last call falls on the deadline itself, so the whole budget is used.
-        time.sleep(max(0.0, min(started + POLL_INTERVAL, deadline) - now))
-
-
-class Poll:
-    """Waiting for a switch: `read()` until `done(answer)` is true, passing over transient errors.
-    `last` and `error` keep the last answer and the last error since it, for the message when
-    time runs out; `done` may raise to end the wait with a failure."""
-
-    def __init__(self, read, done):
-        self.read = read
-        self.done = done
-        self.last = None
-        self.error = None
-
-    def run(self, deadline):
-        """The answer that was done, or None when the deadline passed first."""
-        return wait_until(self._probe, deadline)
-
-    def _probe(self):
-        try:
-            answer = self.read()
-        except ApiError as exc:
-            if not transient(exc):
-                raise
-            self.error = exc
-            return None
-        self.last, self.error = answer, None
-        return answer if self.done(answer) else None
 
 
 class _NoNetrc:

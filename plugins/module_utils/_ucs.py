@@ -13,13 +13,11 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._base import PENDING, ApiSpec, ModeService
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._poll import POLL_INTERVAL, Poll, wait_until
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
-    POLL_INTERVAL,
     RETRY_STATUSES,
     ApiError,
-    Poll,
     validate_url,
-    wait_until,
 )
 
 MODES = ("maintenance", "production")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _ucs as ucs
+from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis as arcgis, _base as base, _ucs as ucs
 from ansible_collections.opsmodes.maintenance.plugins.module_utils import _arcgis_documents as documents
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import ApiError, HttpSession
 from ansible_collections.opsmodes.maintenance.tests.emulators.arcgis import ArcgisEmulator
@@ -28,6 +28,23 @@ def test_ucs_mode_of_any_case(reported, expected):
 def test_ucs_mode_of_refuses_to_guess(document):
     with pytest.raises(ApiError, match="no recognised mode"):
         ucs.mode_of(document)
+
+
+@pytest.mark.parametrize("idle_before_write, connections", [(base.IDLE_BEFORE_WRITE, 1), (-1.0, 2)],
+                         ids=["a quick note: the read's connection", "a long note: a connection of its own"])
+def test_a_write_after_a_long_note_goes_out_on_a_connection_of_its_own(monkeypatch, idle_before_write, connections):
+    """The role notes a write on the record between converge's read and the write; a note that
+    waited long for the record's lock leaves the read's connection idle that long."""
+    monkeypatch.setattr(base, "IDLE_BEFORE_WRITE", idle_before_write)
+    notes = []
+    with UcsEmulator(switch_seconds=0.2) as server:
+        client = ucs.UcsClient(HttpSession(), server.url)
+        params = dict(url=server.url, mode="maintenance", wait=True, wait_timeout=10.0, pending_switch=None)
+        result = base.converge(ucs.API, params, service=client, on_write=lambda stage, handle: notes.append(stage))
+    assert result["changed"] and result["status"]["mode"] == "maintenance" and notes == ["sending", "sent"]
+    read, write = server.requests[:2]
+    assert (read["method"], write["method"]) == ("GET", "POST")
+    assert len({read["client_port"], write["client_port"]}) == connections
 
 
 def test_ucs_request_mode_reports_a_held_answer_as_unconfirmed():

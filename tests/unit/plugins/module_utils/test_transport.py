@@ -18,14 +18,13 @@ import time
 import pytest
 import requests
 
+from ansible_collections.opsmodes.maintenance.plugins.module_utils._poll import POLL_INTERVAL, wait_until
 from ansible_collections.opsmodes.maintenance.plugins.module_utils._transport import (
-    POLL_INTERVAL,
     ApiError,
     HttpSession,
     check_ca_path,
     public_url,
     validate_url,
-    wait_until,
 )
 from ansible_collections.opsmodes.maintenance.tests.emulators import common
 from ansible_collections.opsmodes.maintenance.tests.emulators.common import DEFAULT_CERT
