@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # For internal use by the opsmodes.maintenance collection only: not a public API, it may change in any release.
 """The HTTP layer both API clients stand on: one keep-alive session per module run (in the
-role's engine, per server and task), TLS
-verification unless the user turns it off, a total deadline for every request, retries with
-backoff inside the caller's deadline, and one error type that never carries a secret."""
+role's engine, per server and task), TLS verification unless the user turns it off, a total
+deadline for every request, retries with backoff inside the caller's deadline, and one error type
+that never carries a secret."""
 
 from __future__ import annotations
 
