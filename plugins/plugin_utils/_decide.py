@@ -39,7 +39,8 @@ def plan_enter(targets, entries, known, live, settings, now):
                                        settings, now)
         plan.append(PlannedServer(service=target.name, key=target.key, action=action, entry=entry,
                                   window=entry["window"], mode_now=live[target.name],
-                                  target_mode=target.maintenance_mode, ended=ended))
+                                  target_mode=target.maintenance_mode, ended=ended,
+                                  noted_ahead=entry["requested"] if action == SWITCH else None))
     return plan
 
 
@@ -92,16 +93,22 @@ def closed_before_any_switch(target, current, mode_now, settings, now):
     return record.closed(opened, now, messages.failed_before_any_switch())
 
 
-def plan_exit(targets, entries, settings):
-    """Exit's plan: for each target, what this host does to its server's entry."""
+def plan_exit(targets, entries, settings, now):
+    """Exit's plan: for each target, what this host does to its server's entry. A put-back is
+    noted on the entry when exit claims it, as enter notes its switch when it opens the entry,
+    unless a write on the entry has not been seen to end: that one is let end first, and the
+    put-back is noted as it goes out."""
     plan = []
     for target in targets:
         current = entries.get(target.key)
         action, target_mode = leaving(target, current, settings)
         outside = action == HANDED_ON and not set(current["holders"]) - {settings.host} & settings.inventory
+        ahead = action == PUT_BACK and record.is_open(current) and not record.in_flight(current) \
+            and not settings.check_mode
         plan.append(PlannedServer(service=target.name, key=target.key, action=action, entry=current,
                                   window=current["window"] if current else None, target_mode=target_mode,
-                                  taken_over=taken_over(current, action, settings.host), handed_outside=outside))
+                                  taken_over=taken_over(current, action, settings.host), handed_outside=outside,
+                                  noted_ahead=now if ahead else None))
     return plan
 
 
@@ -138,17 +145,21 @@ def taken_over(entry, action, host):
 def leaving_entry(item, host):
     """The server's entry as exit's request step writes it, or None for none to write: a host
     that hands the window on leaves it; one that puts it back marks it so (no host joins from
-    then on), taking it over from the holders gone from the inventory if it does."""
+    then on), with the put-back the plan noted ahead, taking it over from the holders gone from
+    the inventory if it does."""
     current = item.entry
     if current is None:
         return None
     if item.action == HANDED_ON:
         return record.left(current, host)
-    if item.action in (PUT_BACK, CLOSE) and item.taken_over:
-        return record.advanced(current, holders=[host], leaving=host, taken_over=item.taken_over)
-    if item.action in (PUT_BACK, CLOSE):
-        return record.advanced(current, leaving=host)
-    return None
+    if item.action not in (PUT_BACK, CLOSE):
+        return None
+    changes = {"leaving": host}
+    if item.taken_over:
+        changes.update(holders=[host], taken_over=item.taken_over)
+    if item.noted_ahead:
+        changes.update(requested=item.noted_ahead, handle=None)
+    return record.advanced(current, **changes)
 
 
 def plan_back(plan, entries, targets, settings):
@@ -162,7 +173,9 @@ def plan_back(plan, entries, targets, settings):
         if item.action not in (SWITCH, LEFT, JOINED) or current is None or current["window"] != item.window \
                 or not record.is_open(current) or current.get("leaving"):
             continue
-        item.entry = current
+        # Whatever the entry says is in flight, this enter's own switch too, may have gone out:
+        # the put-back lets it end first.
+        item.entry, item.noted_ahead = current, None
         item.action, item.target_mode = leaving(targets[item.service], current, settings)
         if item.action == HANDED_ON:
             item.entry = record.left(current, settings.host)

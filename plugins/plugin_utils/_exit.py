@@ -41,8 +41,10 @@ class Exit(Phase):
         hold it open, or, as its last holder, mark it as on its way back (no host joins it from
         then on)."""
         with self.journal.changing() as records:
+            # Once the lock is held: the put-back noted now goes out soon after (Journal.note_sending).
+            now = record.utc_now()
             entries = {target.key: self.journal.chosen(records, target) for target in self.settings.targets}
-            plan = plan_exit(self.settings.targets, entries, self.settings)
+            plan = plan_exit(self.settings.targets, entries, self.settings, now)
             for item in plan:
                 written = leaving_entry(item, self.host)
                 if written is not None:

@@ -145,27 +145,29 @@ class Journal:
         self.put(records, target, entry)
         return entry
 
-    def note_sending(self, target, item):
+    def note_sending(self, target, item, keep_ahead=True):
         """The note before a write goes out. Enter put its switch on the record when it opened
-        the entry: while the record holds that note, made less than record.NOTED_AHEAD before this
-        check (the write follows it at once), the entry is only checked and nothing is written. A
-        commit, with its flushes, is most of what a phase spends under the record's lock."""
-        opened = (item.entry or {}).get("requested") if item.action == SWITCH else None
+        the entry, exit its put-back when it claimed it (`item.noted_ahead`): with `keep_ahead`,
+        while the record holds that note, made less than record.NOTED_AHEAD before this check (the
+        write follows it at once), the entry is only checked and nothing is written. A commit, with
+        its flushes, is most of what a phase spends under the record's lock. From here on the note
+        stands for a write going out."""
         with self.changing() as records:
             # Judged once the lock is held: waiting for it may have aged the note.
             current = records.servers.get(target.key) or {}
-            kept = opened is not None and not self.read_only and current.get("requested") == opened \
-                and record.noted_since(current, record.NOTED_AHEAD)
+            kept = keep_ahead and item.noted_ahead is not None and not self.read_only \
+                and current.get("requested") == item.noted_ahead and record.noted_since(current, record.NOTED_AHEAD)
             entry = self._noted(records, target, item, None,
                                 {} if kept else {"requested": record.utc_now(), "handle": None})
-        item.entry = entry
+        item.entry, item.noted_ahead = entry, None
         return entry
 
-    def on_write(self, target, item):
+    def on_write(self, target, item, keep_ahead=True):
         """The write-ahead notes of one write to a server (what converge's on_write is told):
-        `sending` notes the write on the entry before it goes out, `unsent` takes the note back
-        when none went out, `sent` adds the server's job for it. In check mode, or with no entry
-        (no record, window_no_record=normal), nothing is noted."""
+        `sending` notes the write on the entry before it goes out (a note made ahead is kept only
+        with `keep_ahead`), `unsent` takes the note back when none went out, `sent` adds the
+        server's job for it. In check mode, or with no entry (no record, window_no_record=normal),
+        nothing is noted."""
         stages = []
 
         def noted(stage, handle):
@@ -173,9 +175,10 @@ class Journal:
                 return
             if stage == "sending":
                 # Counted once noted: a note that fails stops the write before it goes out.
-                self.note_sending(target, item)
+                self.note_sending(target, item, keep_ahead)
             elif stage == "unsent":
                 self.note(target, item, requested=None, handle=None)
+                item.noted_ahead = None
             elif isinstance(handle, str) and handle:
                 try:
                     self.note(target, item, handle=handle)
@@ -188,15 +191,18 @@ class Journal:
         return noted
 
     def forget_unsent(self, target, item, stages):
-        """Enter put the switch on the record when it opened the entry; if nothing went out (the
-        server had the mode, or the read failed), it did not happen. A write an earlier run left
-        on the record stays there until it is seen to end."""
-        if item.action == SWITCH and "sending" not in stages and record.in_flight(item.entry) \
+        """A write noted ahead (enter's switch, exit's put-back) that did not go out (the server
+        had the mode, or the read failed) did not happen. A write an earlier run left on the record
+        stays there until it is seen to end."""
+        if item.noted_ahead is not None and "sending" not in stages and record.in_flight(item.entry) \
                 and not self.settings.check_mode:
             self.note(target, item, requested=None, handle=None)
+            item.noted_ahead = None
 
     def other_open_entries(self):
         """Open entries this host holds for services this exit does not handle."""
+        if not self.settings.others:
+            return {}
         records = self.read(list(self.settings.others.values()))
         entries = {name: records.servers.get(key) for name, key in self.settings.others.items()}
         return {name: entry for name, entry in entries.items()

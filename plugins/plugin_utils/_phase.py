@@ -15,7 +15,7 @@ from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal impo
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import calls as calls_messages, report
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._messages import phases as messages
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import (
-    CLOSE, PUT_BACK, SWITCH, to_result)
+    CLOSE, PUT_BACK, to_result)
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._services import SERVICES, variable
 
 
@@ -45,20 +45,22 @@ class Phase:
         for the items of `settling`, for a write on the record to end (an earlier run's, or a failed
         enter's own)."""
         earlier = {item.service: item.entry["requested"] for item in settling
-                   if item.action != SWITCH and record.in_flight(item.entry)}
+                   if item.noted_ahead is None and record.in_flight(item.entry)}
         return self.calls.run_all(calls, self.host, lambda name: calls_messages.waiting_for(
             step, self.settings.target(name).url, earlier.get(name)))
 
     def asking(self, item, mode, wait=False):
         """A call that asks for `mode` (the write noted on the record before it goes out, and the
         server's job once it answers), and keeps its outcome in `item`. A write an earlier run
-        left on the record is let end first; the switch enter put on the record when it opened the
-        entry is this run's own, not yet sent."""
+        left on the record is let end first; the write this phase noted ahead (`item.noted_ahead`)
+        is this run's own, not yet sent."""
         target = self.target(item)
-        settle = None if item.action == SWITCH else record.settle_handle(item.entry, target.wait_timeout)
+        settle = None if item.noted_ahead else record.settle_handle(item.entry, target.wait_timeout)
 
         def call():
-            on_write = self.journal.on_write(target, item)
+            # On a delegate host the module starts and reads the mode between the note and its
+            # write: a note made ahead is not kept, it is made again just before the module runs.
+            on_write = self.journal.on_write(target, item, keep_ahead=self.calls.runs_here)
             try:
                 outcome = self.calls.converge(target, target.options(mode, wait=wait), settle=settle,
                                               on_write=on_write)

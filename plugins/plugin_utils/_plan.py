@@ -48,6 +48,9 @@ class PlannedServer:
     taken_over: list | None = None
     # Exit: the hosts it handed the window on to, none of them in this inventory.
     handed_outside: bool | None = None
+    # The write this phase put on the entry when it planned it (the entry's `requested` then), until
+    # it goes out or is taken back: its own, not an earlier run's write to let end first.
+    noted_ahead: str | None = None
     # How often the write was asked for: a fault that may pass gets a second try.
     tries: int = 1
     # The outcome of the calls (see OUTCOME).

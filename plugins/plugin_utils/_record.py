@@ -23,10 +23,11 @@ Every write advances `sequence`; a new window of the same server lists the earli
 are ordered by those, never by a clock: of two copies that neither orders, the one exit would act
 on cannot be told, and the window stops before any switch (`choose`). `requested` and `handle`
 say that a write went out (or was about to) and the server's job for it, so that whoever reads
-the mode next lets that write end first. Enter notes its switch when it opens the entry, and sends
-it once the mode is read again, keeping that note when it is less than NOTED_AHEAD old: so a
-write may go out up to NOTED_AHEAD after its `requested`, and whoever waits for it waits as much
-longer.
+the mode next lets that write end first. Enter notes its switch when it opens the entry, exit its
+put-back when it claims the entry (unless a write on it was not seen to end: that one ends first),
+and each sends its write once it has read the mode, keeping that note when it is less than
+NOTED_AHEAD old: so a write may go out up to NOTED_AHEAD after its `requested`, and whoever waits
+for it waits as much longer.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ def test_enter(case, current, mode_now, host, action):
     assert item.action == action, case
     assert (item.service, item.key, item.mode_now, item.target_mode) == ("ucs", UCS.key, mode_now, "maintenance")
     assert item.window == item.entry["window"] and record.is_open(item.entry) and host in item.entry["holders"]
+    # The switch is on the record from the start, noted ahead of its write.
+    assert item.noted_ahead == (T2 if action == SWITCH else None)
     if action == SWITCH:
-        # The switch is on the record from the start.
         assert item.entry["requested"] == T2 and item.entry["mode_before"] == mode_now
         assert item.entry["history"] == ([entry["window"]] if entry else [])
     if action in (KEPT, JOINED):
@@ -149,12 +150,24 @@ def test_enter_that_could_not_read_leaves_a_closed_record():
 def test_exit(case, entry, host, changes, action, mode):
     inventory = frozenset(("app1.example.com", "app2", "app3")) if host == "app1.example.com" else \
         frozenset(("app1", "app2", "app3"))
-    item = decide.plan_exit((UCS,), {UCS.key: entry}, settings(host, inventory=inventory, **changes))[0]
+    item = decide.plan_exit((UCS,), {UCS.key: entry}, settings(host, inventory=inventory, **changes), T2)[0]
     assert (item.action, item.target_mode) == (action, mode), case
+    # A put-back to an entry is noted on it when exit claims it.
+    assert item.noted_ahead == (T2 if action == PUT_BACK and entry else None)
     assert item.entry is entry and item.window == (entry["window"] if entry else None)
     assert item.taken_over == (["app1"] if changes.get("take_over") and action == PUT_BACK else None)
     # Handed on to hosts of which none is in the inventory (app9): the report says so.
     assert item.handed_outside == (action == HANDED_ON and "app9" in entry["holders"])
+
+
+@pytest.mark.parametrize("case, entry, changes", [
+    ("a write still in flight on the entry: let end first", opened(requested=T1), {}),
+    ("a dry run notes nothing", opened(), {"check_mode": True}),
+])
+def test_exit_notes_no_put_back_ahead(case, entry, changes):
+    item = decide.plan_exit((UCS,), {UCS.key: entry}, settings(**changes), T2)[0]
+    assert item.action == PUT_BACK and item.noted_ahead is None, case
+    assert decide.leaving_entry(item, "app1")["requested"] == entry["requested"], case
 
 
 def test_a_dry_run_exit_of_hosts_sharing_a_server_puts_it_back_once():
@@ -168,16 +181,18 @@ def test_a_dry_run_exit_of_hosts_sharing_a_server_puts_it_back_once():
                           settings("app2", check_mode=True, sharing=sharing))[0] == HANDED_ON
 
 
-@pytest.mark.parametrize("action, entry, taken, expected", [
-    (HANDED_ON, opened(holders=("app1", "app2")), None, {"holders": ["app2"], "left": ["app1"]}),
-    (PUT_BACK, opened(), None, {"holders": ["app1"], "leaving": "app1"}),
-    (CLOSE, opened("maintenance"), None, {"holders": ["app1"], "leaving": "app1"}),
-    (PUT_BACK, opened(holders=("old",)), ["old"], {"holders": ["app1"], "leaving": "app1", "taken_over": ["old"]}),
-    (NOT_HELD, opened(holders=("app2",)), None, None),
-    (NO_RECORD, None, None, None),
+@pytest.mark.parametrize("action, entry, taken, ahead, expected", [
+    (HANDED_ON, opened(holders=("app1", "app2")), None, None, {"holders": ["app2"], "left": ["app1"]}),
+    (PUT_BACK, opened(), None, None, {"holders": ["app1"], "leaving": "app1", "requested": None}),
+    (PUT_BACK, opened(), None, T2, {"holders": ["app1"], "leaving": "app1", "requested": T2}),
+    (CLOSE, opened("maintenance"), None, None, {"holders": ["app1"], "leaving": "app1", "requested": None}),
+    (PUT_BACK, opened(holders=("old",)), ["old"], T2,
+     {"holders": ["app1"], "leaving": "app1", "taken_over": ["old"], "requested": T2}),
+    (NOT_HELD, opened(holders=("app2",)), None, None, None),
+    (NO_RECORD, None, None, None, None),
 ])
-def test_what_exits_request_writes(action, entry, taken, expected):
-    item = PlannedServer(service="ucs", key=UCS.key, action=action, entry=entry, taken_over=taken)
+def test_what_exits_request_writes(action, entry, taken, ahead, expected):
+    item = PlannedServer(service="ucs", key=UCS.key, action=action, entry=entry, taken_over=taken, noted_ahead=ahead)
     written = decide.leaving_entry(item, "app1")
     if expected is None:
         assert written is None
@@ -188,10 +203,12 @@ def test_what_exits_request_writes(action, entry, taken, expected):
 def test_a_failed_enter_puts_back_what_it_switched_and_leaves_shared_servers_to_their_holders():
     own = opened()
     shared = opened(holders=("app1", "app2"), target=SITE, mode_before="editable")
-    plan = [PlannedServer(service="ucs", key=UCS.key, action=SWITCH, entry=own, window=own["window"]),
+    plan = [PlannedServer(service="ucs", key=UCS.key, action=SWITCH, entry=own, window=own["window"], noted_ahead=T2),
             PlannedServer(service="arcgis", key=SITE.key, action=JOINED, entry=shared, window=shared["window"])]
     back = decide.plan_back(plan, {UCS.key: own, SITE.key: shared}, {"ucs": UCS, "arcgis": SITE}, settings())
     assert [(item.service, item.action, item.target_mode) for item in back] == [("ucs", PUT_BACK, "production")]
+    # The put-back lets whatever the entry says is in flight end first, the switch too.
+    assert back[0].noted_ahead is None
     assert plan[1].action == HANDED_ON and plan[1].entry["holders"] == ["app2"]
 
 

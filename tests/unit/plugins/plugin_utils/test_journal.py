@@ -13,9 +13,10 @@ import time
 import pytest
 
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils import _record as record
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._decide import leaving_entry, plan_exit
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._errors import RecordReplaced, WindowError
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._journal import Journal
-from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import SWITCH, PlannedServer
+from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._plan import PUT_BACK, SWITCH, PlannedServer
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._postgresql import PostgresStore
 from ansible_collections.opsmodes.maintenance.plugins.plugin_utils._state_file import StateFile
 from ansible_collections.opsmodes.maintenance.tests.support.state_file import commits
@@ -28,7 +29,19 @@ def switching(journal, target=UCS, requested=None):
     entry = dict(opened(target=target), requested=requested or record.utc_now())
     with journal.changing() as records:
         journal.put(records, target, entry)
-    return PlannedServer(service=target.name, key=target.key, action=SWITCH, entry=entry, window=entry["window"])
+    return PlannedServer(service=target.name, key=target.key, action=SWITCH, entry=entry, window=entry["window"],
+                         noted_ahead=entry["requested"])
+
+
+def claiming(journal, entry):
+    """Exit's plan item for UCS, whose entry `entry` it claims as its request step does."""
+    with journal.changing() as records:
+        journal.put(records, UCS, entry)
+    with journal.changing() as records:
+        item = plan_exit((UCS,), {UCS.key: records.servers[UCS.key]}, journal.settings, record.utc_now())[0]
+        item.entry = leaving_entry(item, journal.host)
+        journal.put(records, UCS, item.entry)
+    return item
 
 
 def test_a_switch_noted_as_its_entry_opened_goes_out_without_another_write(tmp_path):
@@ -41,6 +54,51 @@ def test_a_switch_noted_as_its_entry_opened_goes_out_without_another_write(tmp_p
     assert noted.stages == ["sending"]
     assert commits(journal.location) == before
     assert journal.read().servers[UCS.key] == opened_entry == item.entry
+
+
+def test_a_note_made_ahead_is_made_again_before_a_module_runs_on_a_delegate(tmp_path):
+    """The module starts and reads the mode between the note and its write: the note is made as
+    late as the role can make it."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = switching(journal)
+    journal.on_write(UCS, item, keep_ahead=False)("sending", None)
+    assert journal.read().servers[UCS.key]["sequence"] == item.entry["sequence"] == 2 and item.noted_ahead is None
+
+
+def test_a_put_back_noted_as_exit_claimed_the_entry_goes_out_without_another_write(tmp_path):
+    """Exit's claim notes its put-back as enter's open notes its switch; once sending, the note
+    stands for a write sent, which a second try lets end first."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = claiming(journal, opened())
+    claimed, before = item.entry, commits(journal.location)
+    assert item.action == PUT_BACK and claimed["leaving"] == "app1" and claimed["requested"] == item.noted_ahead
+    journal.on_write(UCS, item)("sending", None)
+    assert commits(journal.location) == before
+    assert journal.read().servers[UCS.key] == claimed == item.entry and item.noted_ahead is None
+    assert record.settle_handle(item.entry, UCS.wait_timeout)["sent"] == record.epoch_of(claimed["requested"])
+
+
+def test_a_put_back_noted_ahead_that_did_not_go_out_is_taken_back(tmp_path):
+    """The server had the mode already, or could not be read: no write went out."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    item = claiming(journal, opened())
+    journal.forget_unsent(UCS, item, [])
+    stored = journal.read().servers[UCS.key]
+    assert stored["requested"] is None and stored["leaving"] == "app1" and item.noted_ahead is None
+
+
+def test_exit_keeps_a_write_an_earlier_run_left_on_the_entry(tmp_path):
+    """A switch whose end nobody saw (an enter killed before its confirm) is not exit's to note
+    over or take back: its put-back lets it end first."""
+    journal = Journal(StateFile(str(tmp_path / "records.db")), settings(targets=(UCS,)))
+    earlier = record.utc_of(time.time() - 60)
+    item = claiming(journal, opened(requested=earlier, handle="job-1"))
+    assert item.noted_ahead is None and item.entry["requested"] == earlier
+    journal.forget_unsent(UCS, item, [])
+    assert journal.read().servers[UCS.key]["handle"] == "job-1"
+    journal.on_write(UCS, item)("sending", None)
+    stored = journal.read().servers[UCS.key]
+    assert stored["requested"] > earlier and stored["handle"] is None
 
 
 def test_a_switch_noted_longer_ago_is_noted_again_before_it_goes_out(tmp_path):

@@ -21,7 +21,8 @@ def every_field_set():
     holds (what a result carries as JSON)."""
     values = {"service": "ucs", "key": "ucs https://u", "action": "switch", "entry": {"window": "w1", "sequence": 2},
               "window": "w1", "mode_now": "production", "target_mode": "maintenance", "ended": {"window": "w0"},
-              "taken_over": ["app1"], "handed_outside": True, "tries": 2, "changed": True, "failed": False,
+              "taken_over": ["app1"], "handed_outside": True, "noted_ahead": "2026-11-24T10:00:00.000Z",
+              "tries": 2, "changed": True, "failed": False,
               "msg": "switched",
               "mode": "maintenance", "previous_mode": "production", "may_pass": True, "pending_switch": {"job": "j1"}}
     assert sorted(values) == sorted(field.name for field in fields(PlannedServer)), \
