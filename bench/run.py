@@ -38,7 +38,7 @@ def parse_options():
     parser.add_argument("--scale", default="100:5,300:5,300:50", help="hosts:forks,... for the scale section")
     parser.add_argument("--scale-switch-seconds", type=float, default=4.0)
     parser.add_argument("--scale-site-every", type=int, default=4, help="every n-th host is also an ArcGIS site")
-    parser.add_argument("--scale-rounds", type=int, default=1)
+    parser.add_argument("--scale-rounds", type=int, default=3, help="scale: rounds, of which the median counts")
     parser.add_argument("--lock-samples", type=int, default=300, help="the record's lock: writes per store")
     parser.add_argument("--startup-runs", type=int, default=20)
     parser.add_argument("--only", default=",".join(SECTIONS), help="the sections to run, comma-separated")
