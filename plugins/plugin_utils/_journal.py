@@ -177,8 +177,7 @@ class Journal:
                 # Counted once noted: a note that fails stops the write before it goes out.
                 self.note_sending(target, item, keep_ahead)
             elif stage == "unsent":
-                self.note(target, item, requested=None, handle=None)
-                item.noted_ahead = None
+                self.take_back_note(target, item)
             elif isinstance(handle, str) and handle:
                 try:
                     self.note(target, item, handle=handle)
@@ -196,8 +195,12 @@ class Journal:
         stays there until it is seen to end."""
         if item.noted_ahead is not None and "sending" not in stages and record.in_flight(item.entry) \
                 and not self.settings.check_mode:
-            self.note(target, item, requested=None, handle=None)
-            item.noted_ahead = None
+            self.take_back_note(target, item)
+
+    def take_back_note(self, target, item):
+        """The write noted on the entry did not go out: the note is taken off it."""
+        self.note(target, item, requested=None, handle=None)
+        item.noted_ahead = None
 
     def other_open_entries(self):
         """Open entries this host holds for services this exit does not handle."""

@@ -55,7 +55,7 @@ class Phase:
         left on the record is let end first; the write this phase noted ahead (`item.noted_ahead`)
         is this run's own, not yet sent."""
         target = self.target(item)
-        settle = None if item.noted_ahead else record.settle_handle(item.entry, target.wait_timeout)
+        settle = None if item.noted_ahead is not None else record.settle_handle(item.entry, target.wait_timeout)
 
         def call():
             # On a delegate host the module starts and reads the mode between the note and its
