@@ -188,6 +188,20 @@ def test_each_server_has_one_client_per_task(operator, servers):
     assert modes(ucs, site, ucs2) == BEFORE
 
 
+@pytest.mark.parametrize("in_process, writes", [(True, 2), (False, 3)], ids=["in process", "as a module"])
+def test_a_note_made_ahead_is_made_again_before_the_module_runs(operator, servers, in_process, writes):
+    """Run as a module, the module starts and reads the mode between the note and its write: the
+    switch that enter noted as it opened the entry is noted again just before the module runs. In
+    process, the write follows the read at once, and the note stands."""
+    ucs, _site, _ucs2, hosts = servers()
+    operator.hosts(hosts, **ARCGIS_LOGIN)
+    entered = operator.run("enter", {"window_hosts": "app1", "opsmodes_maintenance_in_process": in_process})
+    assert entered.returncode == 0, entered.output
+    assert len(posts(ucs)) == 1
+    # The entry's writes: opened with the switch noted, (noted again,) the switch noted done.
+    assert operator.records()["app1"]["ucs"]["sequence"] == writes
+
+
 def test_enter_twice_keeps_the_first_record(operator, servers):
     ucs, site, ucs2, hosts = servers()
     operator.hosts(hosts, **ARCGIS_LOGIN)
